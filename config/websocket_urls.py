@@ -1,0 +1,3 @@
+"""WebSocket routes, served by the ASGI server beside HTTP."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,38 @@
+"""Demo data for local runs: a ``demo`` tenant with an owner, and a platform staff account.
+Idempotent: running it again changes nothing."""
+
+from django.core.management.base import BaseCommand
+from django.db import connection
+
+from accounts.models import User
+from tenants.models import Tenant
+from tenants.selectors import host_url, platform_url, tenant_domain_for
+from tenants.services import tenant_provision
+
+DEMO_SLUG = "demo"
+DEMO_OWNER_EMAIL = "owner@demo.example"
+DEMO_OWNER_PASSWORD = "demo-owner-pass"
+STAFF_EMAIL = "staff@consultio.example"
+STAFF_PASSWORD = "staff-console-pass"
+
+
+class Command(BaseCommand):
+    help = "Seed the demo tenant and a platform staff account (idempotent)."
+
+    def handle(self, *args, **options):
+        connection.set_schema_to_public()
+        if not Tenant.objects.filter(slug=DEMO_SLUG).exists():
+            tenant_provision(
+                slug=DEMO_SLUG, name="Demo Consulting", owner_name="Dana Demo",
+                owner_email=DEMO_OWNER_EMAIL, owner_password=DEMO_OWNER_PASSWORD, source="seed",
+            )
+        if not User.objects.filter(email=STAFF_EMAIL).exists():
+            User.objects.create_superuser(
+                email=STAFF_EMAIL, password=STAFF_PASSWORD, full_name="Platform Staff",
+                role=User.Role.STAFF,
+            )
+        self.stdout.write(
+            f"Demo tenant:   {host_url(tenant_domain_for(DEMO_SLUG))}/login/  "
+            f"{DEMO_OWNER_EMAIL} / {DEMO_OWNER_PASSWORD}\n"
+            f"Staff console: {platform_url()}/console/  {STAFF_EMAIL} / {STAFF_PASSWORD}"
+        )
