@@ -18,7 +18,7 @@ class Plan(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["platform_fee_bps", "name"]
+        ordering = ["-platform_fee_bps", "name"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(platform_fee_bps__lte=10_000), name="plan_fee_at_most_100_percent"

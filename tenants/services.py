@@ -187,7 +187,7 @@ def tenant_reactivate(*, tenant: Tenant, actor: User | None, source: str = "cons
 
 @transaction.atomic
 def tenant_change_plan(*, tenant: Tenant, plan: Plan, actor: User | None, source: str = "console") -> Tenant:
-    tenant = Tenant.objects.select_for_update().select_related("plan").get(pk=tenant.pk)
+    tenant = Tenant.objects.select_for_update(of=("self",)).select_related("plan").get(pk=tenant.pk)
     if tenant.plan_id == plan.pk:
         raise ValidationError(f"This tenant is already on the {plan.name} plan.", code="same_plan")
     previous = tenant.plan.name if tenant.plan else None
