@@ -60,15 +60,25 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 def secret_key() -> str:
-    """``DJANGO_SECRET_KEY``, or a random key kept in ``.local/secret_key`` for local runs."""
+    """``DJANGO_SECRET_KEY``, else the local key that ``make dev`` / ``make test`` keep in
+    ``.local/secret_key``. Anywhere else (a container, a server) the variable is required:
+    processes that generated keys of their own would not accept each other's sessions."""
     value = os.environ.get("DJANGO_SECRET_KEY")
     if value:
         return value
     path = LOCAL_DIR / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    LOCAL_DIR.mkdir(exist_ok=True)
-    value = secrets.token_urlsafe(50)
-    path.write_text(value)
-    path.chmod(0o600)
-    return value
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("Set DJANGO_SECRET_KEY (or run through `make dev` / `make test`).")
+
+
+def local_secret_key_ensure() -> str:
+    """Create ``.local/secret_key`` once for local runs."""
+    path = LOCAL_DIR / "secret_key"
+    if not path.exists():
+        LOCAL_DIR.mkdir(exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -27,6 +27,9 @@ APP_DIRS = ["config", "core", "accounts", "tenants", "templates", "static"]
 
 
 def _env(started: services.Started, **extra: str) -> dict[str, str]:
+    from config.env import local_secret_key_ensure
+
+    local_secret_key_ensure()
     env = dict(os.environ)
     env.update(started.urls)
     env.update(extra)
