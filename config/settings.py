@@ -75,6 +75,8 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 # New tenants are cloned from this schema, which ``migrate`` keeps migrated.
 TENANT_TEMPLATE_SCHEMA = "tenant_template"
 DEFAULT_NOT_FOUND_TENANT_VIEW = "core.views.unknown_host"
+# Set the search_path once per schema switch instead of before every query.
+TENANT_LIMIT_SET_CALLS = True
 
 AUTH_USER_MODEL = "accounts.User"
 
