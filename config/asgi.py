@@ -3,11 +3,16 @@
 WebSocket routes are added by the apps that need them (the video room)."""
 
 import os
+import warnings
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
+
+# WhiteNoise serves static files with a synchronous iterator, which Django's ASGI
+# handler consumes in a thread and warns about on every file; the files are small.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

@@ -228,7 +228,10 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "filters": ["tenant_context"], "formatter": "tenant"},
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
 
 # ``User.email`` is unique case-insensitively through a functional constraint
