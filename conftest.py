@@ -18,9 +18,20 @@ The pattern (see the README, "Writing tests"):
 
 from __future__ import annotations
 
+import email
+import os
+import tempfile
+from email.message import Message
+
 import pytest
 from django.conf import settings
 from django.db import connection
+
+
+def pytest_configure(config):
+    # Keep the suite's Redis keys and uploaded files apart from a running `make dev`.
+    os.environ.setdefault("REDIS_KEY_PREFIX", "consultio-test")
+    os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="consultio-test-media-"))
 
 ALPHA_OWNER_PASSWORD = "alpha-owner-password-1"
 BETA_OWNER_PASSWORD = "beta-owner-password-1"
@@ -99,3 +110,82 @@ def staff_client(client, staff_user, platform_host):
     )
     assert response.status_code == 302, response.content
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_signin_counters():
+    from core.redis import redis_client
+
+    client = redis_client()
+    keys = list(client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:signin:*"))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _celery_in_process():
+    """Tasks run in the test process, in the test's transaction: a worker process
+    could not see rows that the test never commits. The schema still travels in
+    the task headers, as it does to a real worker."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+
+
+class Mailbox(list):
+    """Messages received by the test SMTP server, parsed."""
+
+    def bodies(self, message: Message) -> str:
+        parts = [p.get_payload(decode=True).decode() for p in message.walk() if p.get_content_type() == "text/plain"]
+        return "\n".join(parts)
+
+    def links(self, message: Message) -> list[str]:
+        import re
+
+        return re.findall(r"https?://\S+", self.bodies(message))
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """A real SMTP server on loopback; emails go over the wire as in production."""
+    from aiosmtpd.controller import Controller
+
+    received: list[bytes] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            received.append(envelope.original_content or envelope.content)
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    controller.received = received
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def mailbox(smtp_server, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = smtp_server.port
+    smtp_server.received.clear()
+
+    class Live(Mailbox):
+        def __iter__(self):
+            return iter([email.message_from_bytes(raw) for raw in smtp_server.received])
+
+        def __len__(self):
+            return len(smtp_server.received)
+
+        def __getitem__(self, index):
+            return list(iter(self))[index]
+
+    return Live()

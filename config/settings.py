@@ -3,6 +3,8 @@ and the README's configuration table)."""
 
 from __future__ import annotations
 
+import hashlib
+
 import dj_database_url
 
 from config.env import (
@@ -53,6 +55,7 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "accounts",
+    "consultants",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.embeds",
@@ -129,12 +132,14 @@ DATABASES = {
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 REDIS_URL = service_url("REDIS_URL") or "redis://127.0.0.1:6379/0"
+# Namespace of the app's own Redis keys (sign-in throttling); tests use their own.
+REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "consultio")
 
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "consultio",
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
         # Keys carry the schema name, so one tenant never reads another's entry.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
@@ -174,6 +179,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:dashboard"
+PASSWORD_RESET_TIMEOUT = 60 * 60  # password reset links live one hour
+# "Remember me" keeps a session 30 days; without it the session ends with the browser.
+SESSION_COOKIE_AGE = 30 * 24 * 60 * 60
+
+# Signs API access tokens (JWT). Defaults to a key derived from the secret key.
+API_TOKEN_SECRET = env_str("API_TOKEN_SECRET") or hashlib.sha256(f"api-token:{SECRET_KEY}".encode()).hexdigest()
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -208,6 +219,14 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env_str("MEDIA_ROOT", str(BASE_DIR / ".local" / "media"))
+MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"  # files of a tenant live in MEDIA_ROOT/<schema>/
+STORAGES = {
+    "default": {"BACKEND": "core.storage.TenantMediaStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Uploads are at most 10 MB each (checked per file); leave room for the form around them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

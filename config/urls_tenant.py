@@ -3,10 +3,15 @@
 from django.urls import include, path
 
 from accounts.views import site_home
+from consultants.views import media
+from core.api import api
 from core.views import healthz
 
 urlpatterns = [
     path("", site_home, name="site_home"),
     path("healthz", healthz, name="healthz"),
+    path("api/", api.urls),
+    path("media/<path:path>", media, name="media"),
     path("", include("accounts.urls")),
+    path("", include("consultants.urls")),
 ]

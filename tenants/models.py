@@ -91,7 +91,7 @@ class Tenant(TenantMixin):
 
     @property
     def url(self) -> str:
-        from tenants.selectors import host_url
+        from core.urls import host_url
 
         return host_url(self.primary_domain)
 

@@ -5,15 +5,8 @@ from django.db.models import Q, QuerySet
 from django_tenants.utils import get_public_schema_name
 
 from core.exceptions import NotFound
+from core.urls import host_url
 from tenants.models import Plan, StaffAction, Tenant
-
-
-def host_url(domain: str) -> str:
-    """Absolute base URL of a host, as people reach it (scheme and public port from settings)."""
-    port = settings.PUBLIC_URL_PORT
-    default_port = {"http": "80", "https": "443"}[settings.PUBLIC_URL_SCHEME]
-    suffix = f":{port}" if port and port != default_port else ""
-    return f"{settings.PUBLIC_URL_SCHEME}://{domain}{suffix}"
 
 
 def platform_url() -> str:

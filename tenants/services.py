@@ -3,27 +3,23 @@ staff or an operator writes a ``StaffAction`` in the same transaction."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django.urls import reverse
 from django.utils import timezone
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 
-from accounts.models import LoginHandoff, User
+from accounts.models import User
+from accounts.services.handoff import login_handoff_create
+from accounts.services.people import owner_create
 from tenants.models import Domain, Plan, StaffAction, Tenant
-from tenants.selectors import host_url, plan_default, tenant_domain_for, tenant_slug_taken
+from tenants.selectors import plan_default, tenant_domain_for, tenant_slug_taken
 from tenants.validators import schema_name_for, validate_slug_format
-
-HANDOFF_LIFETIME = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -83,18 +79,6 @@ def _clone_template(schema_name: str) -> None:
     CloneSchema().clone_schema(template, schema_name, set_connection=False)
 
 
-def login_handoff_create(*, user: User, tenant: Tenant) -> str:
-    """Call inside the tenant's schema. Returns the absolute single-use login URL."""
-    token = secrets.token_urlsafe(32)
-    LoginHandoff.objects.create(
-        token_hash=hashlib.sha256(token.encode()).hexdigest(),
-        user=user,
-        expires_at=timezone.now() + HANDOFF_LIFETIME,
-    )
-    path = reverse("accounts:handoff", urlconf=settings.ROOT_URLCONF, args=[token])
-    return host_url(tenant.primary_domain) + path
-
-
 def tenant_provision(
     *,
     slug: str,
@@ -128,14 +112,14 @@ def tenant_provision(
                 owner_name=owner_name.strip(), owner_email=owner_email,
             )
             tenant.save()
-            Domain.objects.create(domain=tenant_domain_for(slug), tenant=tenant, is_primary=True)
+            domain = Domain.objects.create(domain=tenant_domain_for(slug), tenant=tenant, is_primary=True)
             _clone_template(tenant.schema_name)
             with schema_context(tenant.schema_name):
-                owner = User.objects.create_user(
+                owner = owner_create(
                     email=owner_email, password=owner_password, full_name=owner_name.strip(),
-                    role=User.Role.OWNER,
+                    domain=domain.domain, site_name=tenant.name,
                 )
-                login_url = login_handoff_create(user=owner, tenant=tenant)
+                login_url = login_handoff_create(user=owner, domain=domain.domain)
             _audit(
                 actor=actor, actor_label=source, action=StaffAction.Action.TENANT_CREATED,
                 tenant=tenant,

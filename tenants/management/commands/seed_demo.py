@@ -6,7 +6,8 @@ from django.db import connection
 
 from accounts.models import User
 from tenants.models import Tenant
-from tenants.selectors import host_url, platform_url, tenant_domain_for
+from core.urls import host_url
+from tenants.selectors import platform_url, tenant_domain_for
 from tenants.services import tenant_provision
 
 DEMO_SLUG = "demo"

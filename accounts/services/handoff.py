@@ -1,17 +1,37 @@
+"""Single-use sign-in links that carry a new owner from the platform host to their tenant host."""
+
 from __future__ import annotations
 
 import hashlib
+import secrets
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import LoginHandoff, User
 from core.exceptions import ApplicationError
+from core.urls import tenant_absolute_url
+
+HANDOFF_LIFETIME = timedelta(minutes=2)
 
 
 class HandoffInvalid(ApplicationError):
     code = "handoff_invalid"
     http_status = 400
+
+
+def login_handoff_create(*, user: User, domain: str) -> str:
+    """Call inside the tenant's schema. Returns the absolute single-use sign-in URL."""
+    token = secrets.token_urlsafe(32)
+    LoginHandoff.objects.create(
+        token_hash=hashlib.sha256(token.encode()).hexdigest(),
+        user=user,
+        expires_at=timezone.now() + HANDOFF_LIFETIME,
+    )
+    return tenant_absolute_url(domain, reverse("accounts:handoff", urlconf=settings.ROOT_URLCONF, args=[token]))
 
 
 @transaction.atomic

@@ -1,0 +1,76 @@
+"""What a person's workspace shows. Income and calls come from billing and
+booking; until those exist they are zero and empty, and these functions are
+the single place those apps plug into."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+
+from accounts.models import AssistantAssignment, Invitation, PersonalAccessToken, User
+from consultants.selectors import profile_completeness, profile_of
+
+CALL_TABS = (
+    ("upcoming", "Upcoming"),
+    ("active", "Active"),
+    ("completed", "Completed"),
+    ("canceled", "Canceled"),
+)
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: int  # minor units
+    currency: str
+
+
+@dataclass(frozen=True)
+class DashboardSummary:
+    income_month: Money
+    income_total: Money
+    sessions: int
+    upcoming: Sequence = field(default_factory=tuple)
+    missing_profile_parts: list[str] = field(default_factory=list)
+    email_verified: bool = True
+
+
+def consultants_visible_to(*, user: User) -> QuerySet[User]:
+    """Whose calls ``user`` sees: the owner everyone's, a consultant their own, an assistant their consultants'."""
+    if user.is_owner:
+        return User.objects.filter(role__in=[User.Role.OWNER, User.Role.CONSULTANT])
+    if user.is_assistant:
+        return User.objects.filter(
+            pk__in=AssistantAssignment.objects.filter(assistant=user).values("consultant_id"))
+    return User.objects.filter(pk=user.pk)
+
+
+def call_list(*, user: User, tab: str) -> Sequence:
+    """Calls of the consultants ``user`` may see, in one tab. No calls exist before booking does."""
+    return ()
+
+
+def dashboard_summary(*, user: User) -> DashboardSummary:
+    profile = profile_of(user=user) if user.is_consultant else None
+    currency = profile.currency if profile else "USD"
+    missing = profile_completeness(profile=profile).missing if profile else []
+    return DashboardSummary(
+        income_month=Money(0, currency), income_total=Money(0, currency), sessions=0,
+        upcoming=call_list(user=user, tab="upcoming")[:5], missing_profile_parts=missing,
+        email_verified=user.email_verified_at is not None,
+    )
+
+
+def team_members() -> QuerySet[User]:
+    return User.objects.exclude(role=User.Role.STAFF).prefetch_related("assignments__consultant") \
+        .order_by("-is_active", "role", "full_name")
+
+
+def invitations_open() -> QuerySet[Invitation]:
+    return Invitation.objects.filter(accepted_at__isnull=True, revoked_at__isnull=True) \
+        .select_related("invited_by").order_by("-created_at")
+
+
+def personal_tokens(*, user: User) -> QuerySet[PersonalAccessToken]:
+    return PersonalAccessToken.objects.filter(user=user, revoked_at__isnull=True)
