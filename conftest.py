@@ -189,3 +189,40 @@ def mailbox(smtp_server, settings):
             return list(iter(self))[index]
 
     return Live()
+
+
+MEMBER_PASSWORD = "member-password-12"
+
+
+@pytest.fixture
+def make_member():
+    """Create a person in a tenant: ``make_member(tenant, "consultant", "c@x.example", "Cora")``."""
+    from django_tenants.utils import tenant_context
+
+    def make(tenant, role: str, email: str, full_name: str, *, verified: bool = True):
+        from django.utils import timezone
+
+        from accounts.models import User
+        from consultants.services import profile_create
+
+        with tenant_context(tenant):
+            user = User.objects.create_user(
+                email=email, password=MEMBER_PASSWORD, full_name=full_name, role=role,
+                email_verified_at=timezone.now() if verified else None,
+            )
+            if user.is_consultant:
+                profile_create(user=user)
+        connection.set_schema_to_public()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login():
+    def do(client, host: str, email: str, password: str = MEMBER_PASSWORD):
+        response = client.post("/login/", {"username": email, "password": password}, HTTP_HOST=host)
+        assert response.status_code == 302, response.content.decode()[:2000]
+        return client
+
+    return do

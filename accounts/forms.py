@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.password_validation import validate_password
 
 from accounts.models import Invitation, User
 
@@ -21,8 +22,15 @@ class InvitationForm(forms.Form):
 
 class AcceptInvitationForm(forms.Form):
     full_name = forms.CharField(label="Your name", max_length=150)
-    password = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
+    password = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False,
+                               help_text="At least 10 characters, not a common or all-numeric password.")
     time_zone = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean_password(self) -> str:
+        # Checked here too so that every problem shows at once; the service checks again with the name.
+        password = self.cleaned_data["password"]
+        validate_password(password)
+        return password
 
 
 class AssignForm(forms.Form):

@@ -8,6 +8,7 @@ its own end time, so the rule follows the application's clock.
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -60,7 +61,7 @@ def signin_failure_record(*, email: str, address: str) -> Lockout | None:
     account_key, address_key = _keys(email, address)
     pipe = client.pipeline()
     for key in (account_key, address_key):
-        pipe.zadd(key, {f"{now:.6f}": now})
+        pipe.zadd(key, {f"{now:.6f}:{secrets.token_hex(4)}": now})
         pipe.zremrangebyscore(key, "-inf", now - WINDOW_SECONDS)
         pipe.zcard(key)
         pipe.expire(key, WINDOW_SECONDS + 60)

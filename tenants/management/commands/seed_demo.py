@@ -5,8 +5,8 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 from accounts.models import User
-from tenants.models import Tenant
 from core.urls import host_url
+from tenants.models import Tenant
 from tenants.selectors import platform_url, tenant_domain_for
 from tenants.services import tenant_provision
 
