@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from accounts.services.api_tokens import access_token_issue
 from accounts.services.throttle import signin_failure_record, signin_lockout, signin_success_record
@@ -57,12 +57,12 @@ def token_obtain(request: HttpRequest, response: HttpResponse, payload: TokenIn)
         if user is not None:
             signin_success_record(email=payload.email, address=address)
             issued = access_token_issue(user=user)
-            return 200, {"access": issued.token, "expires_at": issued.expires_at}
+            return Status(200, {"access": issued.token, "expires_at": issued.expires_at})
         lockout = signin_failure_record(email=payload.email, address=address)
         if lockout is None:
-            return 401, {"detail": "Invalid email or password."}
+            return Status(401, {"detail": "Invalid email or password."})
     response["Retry-After"] = str(lockout.retry_after)
-    return 429, {"detail": lockout.message}
+    return Status(429, {"detail": lockout.message})
 
 
 @router.get("/me", response=MeOut)

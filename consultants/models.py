@@ -15,6 +15,10 @@ def _photo_path(instance: Profile, filename: str) -> str:
     return f"profiles/{instance.user_id}/photo-{uuid.uuid4().hex[:12]}.{ext}"
 
 
+def _rendition_path(instance: Profile, filename: str) -> str:
+    return f"profiles/{instance.user_id}/photo-{uuid.uuid4().hex[:12]}-{filename}"
+
+
 def _certificate_path(instance: Certificate, filename: str) -> str:
     ext = filename.rsplit(".", 1)[-1].lower()[:5] if "." in filename else "bin"
     return f"profiles/{instance.profile.user_id}/certificates/{uuid.uuid4().hex}.{ext}"
@@ -41,9 +45,9 @@ class Profile(models.Model):
     time_format = models.CharField(max_length=3, choices=TimeFormat.choices, default=TimeFormat.H24)
     currency = models.CharField(max_length=3, default="USD")
     photo = models.ImageField(upload_to=_photo_path, blank=True)
-    photo_small = models.ImageField(blank=True)
-    photo_medium = models.ImageField(blank=True)
-    photo_large = models.ImageField(blank=True)
+    photo_small = models.ImageField(upload_to=_rendition_path, blank=True)
+    photo_medium = models.ImageField(upload_to=_rendition_path, blank=True)
+    photo_large = models.ImageField(upload_to=_rendition_path, blank=True)
     photo_status = models.CharField(max_length=12, choices=PhotoStatus.choices, default=PhotoStatus.NONE)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -11,7 +11,10 @@ class TenantMiddleware(TenantMainMiddleware):
 
     def get_tenant(self, domain_model, hostname):
         domain = domain_model.objects.select_related("tenant", "tenant__plan").get(domain=hostname.lower())
-        return domain.tenant
+        tenant = domain.tenant
+        if domain.is_primary:
+            tenant.__dict__["primary_domain"] = domain.domain  # saves a query for links to the site
+        return tenant
 
 
 class TenantStatusMiddleware:

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import cached_property
 from django_tenants.models import DomainMixin, TenantMixin
 
 
@@ -84,7 +85,7 @@ class Tenant(TenantMixin):
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
 
-    @property
+    @cached_property
     def primary_domain(self) -> str:
         domain = next((d for d in self.domains.all() if d.is_primary), None)
         return domain.domain if domain else ""
