@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from core import devmail
 from core.views import healthz
 from tenants import views
 
@@ -10,4 +11,6 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("healthz", healthz, name="healthz"),
     path("console/", include("tenants.urls_console")),
+    path("dev/mail/", devmail.mail_list, name="dev_mail"),
+    path("dev/mail/<str:name>/", devmail.mail_detail, name="dev_mail_detail"),
 ]
