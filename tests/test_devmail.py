@@ -2,7 +2,8 @@ from django.core.mail import EmailMessage
 
 
 def _write(tmp_path):
-    message = EmailMessage("Confirm your email address for Demo", "Open http://demo.localhost:8000/verify-email/abc/ now",
+    message = EmailMessage("Confirm your email address for Demo",
+                           "Open http://demo.localhost:8000/verify-email/abc/ now",
                            "Demo <no-reply@localhost>", ["dana@demo.example"]).message()
     (tmp_path / "20261125-120000-abcd1234.eml").write_bytes(message.as_bytes())
 
