@@ -28,10 +28,17 @@ from django.conf import settings
 from django.db import connection
 
 
-def pytest_configure(config):
-    # Keep the suite's Redis keys and uploaded files apart from a running `make dev`.
-    os.environ.setdefault("REDIS_KEY_PREFIX", "consultio-test")
-    os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="consultio-test-media-"))
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_files_and_keys():
+    """Keep the suite's uploaded files and Redis keys apart from a running `make dev`."""
+    import shutil
+
+    from django.test import override_settings
+
+    media = tempfile.mkdtemp(prefix="consultio-test-media-")
+    with override_settings(MEDIA_ROOT=media, REDIS_KEY_PREFIX=f"consultio-test-{os.getpid()}"):
+        yield
+    shutil.rmtree(media, ignore_errors=True)
 
 ALPHA_OWNER_PASSWORD = "alpha-owner-password-1"
 BETA_OWNER_PASSWORD = "beta-owner-password-1"

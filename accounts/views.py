@@ -1,8 +1,9 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
@@ -260,8 +261,6 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     try:
         pat = personal_token_revoke(user=request.user, token_id=token_id)
     except ApplicationError:
-        from django.http import Http404
-
         raise Http404 from None
     messages.success(request, f"Token “{pat.name}” revoked.")
     return redirect("accounts:tokens")
@@ -277,8 +276,6 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def form_valid(self, form):
-        from django.conf import settings
-
         self.extra_email_context = {"site_name": self.request.tenant.name}
         self.from_email = f"{self.request.tenant.name} <{settings.DEFAULT_FROM_EMAIL}>"
         return super().form_valid(form)

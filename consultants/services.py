@@ -105,7 +105,8 @@ def profile_photo_set(*, profile: Profile, upload: UploadedFile) -> Profile:
     """Store the original at once and make the sizes in the background."""
     image_validate(upload)
     profile = Profile.objects.select_for_update().get(pk=profile.pk)
-    old = [getattr(profile, name) for name in ("photo", *(field for field, _ in PHOTO_SIZES))]
+    # Names, not FieldFile objects: saving the new photo reuses the same FieldFile.
+    old_names = [getattr(profile, name).name for name in ("photo", *(field for field, _ in PHOTO_SIZES))]
     profile.photo.save(upload.name or "photo", upload, save=False)
     for field, _ in PHOTO_SIZES:
         setattr(profile, field, "")
@@ -115,7 +116,8 @@ def profile_photo_set(*, profile: Profile, upload: UploadedFile) -> Profile:
     from consultants.tasks import profile_photo_process_task
 
     transaction.on_commit(lambda: profile_photo_process_task.delay(profile.pk))
-    transaction.on_commit(lambda: [f.delete(save=False) for f in old if f])
+    storage = profile.photo.storage
+    transaction.on_commit(lambda: [storage.delete(name) for name in old_names if name])
     return profile
 
 
@@ -170,6 +172,6 @@ def certificate_add(*, profile: Profile, title: str, upload: UploadedFile) -> Ce
 
 @transaction.atomic
 def certificate_remove(*, certificate: Certificate) -> None:
-    file = certificate.file
+    name, storage = certificate.file.name, certificate.file.storage
     certificate.delete()
-    transaction.on_commit(lambda: file.delete(save=False))
+    transaction.on_commit(lambda: storage.delete(name))

@@ -52,7 +52,19 @@ def _free_port(preferred: int) -> int:
     return services._pick_port(preferred, preferred)
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C (SIGINT) and SIGTERM both end the run cleanly, even when started from a
+    shell that ignores SIGINT for background jobs."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def dev() -> int:
+    _stop_on_signals()
     port = os.environ.get("PORT", "8000")
     started = services.up()
     smtp_port = str(_free_port(int(os.environ.get("EMAIL_PORT", "1025"))))

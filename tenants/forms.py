@@ -14,6 +14,8 @@ class SignupForm(forms.Form):
     owner_name = forms.CharField(label="Your name", max_length=150)
     owner_email = forms.EmailField(label="Email")
     owner_password = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
+    # Filled in by the browser (static/js/timezone.js); the owner can change it in their profile.
+    owner_time_zone = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def apply_errors(self, error: ValidationError) -> None:
         """Attach a service's field errors to this form."""

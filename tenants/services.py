@@ -89,6 +89,7 @@ def tenant_provision(
     plan: Plan | None = None,
     actor: User | None = None,
     source: str = "sign-up",
+    owner_time_zone: str = "",
 ) -> Provisioned:
     """Create a tenant, its schema, its subdomain and its owner — all or nothing.
 
@@ -117,7 +118,7 @@ def tenant_provision(
             with schema_context(tenant.schema_name):
                 owner = owner_create(
                     email=owner_email, password=owner_password, full_name=owner_name.strip(),
-                    domain=domain.domain, site_name=tenant.name,
+                    domain=domain.domain, site_name=tenant.name, time_zone=owner_time_zone or "UTC",
                 )
                 login_url = login_handoff_create(user=owner, domain=domain.domain)
             _audit(

@@ -1,6 +1,7 @@
 import io
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 from PIL import Image
@@ -82,12 +83,25 @@ def test_photo_is_validated_by_content_and_resized(cora_client, alpha_host, tena
                 sizes[field] = (img.format, img.size)
         assert sizes == {"photo_small": ("WEBP", (160, 120)), "photo_medium": ("WEBP", (480, 360)),
                          "photo_large": ("WEBP", (960, 720))}
+        assert profile.photo.storage.exists(profile.photo.name), "the original is kept"
+        assert profile.photo.path.startswith(str(settings.MEDIA_ROOT) + "/t_alpha/")
+        first_files = [getattr(profile, f).name for f in ("photo", "photo_small", "photo_medium", "photo_large")]
         url = profile.photo_medium.url
     assert url.startswith("/media/profiles/")
     served = cora_client.get(url, HTTP_HOST=alpha_host)
     assert served.status_code == 200
     # Another tenant's host does not serve it.
     assert cora_client.get(url, HTTP_HOST="beta.localhost").status_code == 404
+
+    # A new photo replaces the old one and its sizes; the old files are removed.
+    with django_capture_on_commit_callbacks(execute=True):
+        cora_client.post("/profile/photo/", {"photo": SimpleUploadedFile("new.webp", image_bytes("WEBP"))},
+                         HTTP_HOST=alpha_host)
+    with tenant_context(tenant_alpha):
+        profile = Profile.objects.get(user=cora)
+        storage = profile.photo.storage
+        assert profile.photo_status == Profile.PhotoStatus.READY and storage.exists(profile.photo.name)
+        assert not any(storage.exists(name) for name in first_files)
 
 
 @pytest.mark.parametrize(

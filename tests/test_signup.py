@@ -74,7 +74,7 @@ def test_bad_owner_details_are_refused_clearly(client, platform_host, changes, m
 
 
 def test_signup_provisions_tenant_and_lands_owner_logged_in_on_dashboard(client, platform_host):
-    response = signup(client, platform_host)
+    response = signup(client, platform_host, owner_time_zone="America/New_York")
     assert response.status_code == 302
     login_url = response["Location"]
     assert login_url.startswith("http://gamma.localhost:")
@@ -94,6 +94,7 @@ def test_signup_provisions_tenant_and_lands_owner_logged_in_on_dashboard(client,
 
     with schema_context(tenant.schema_name):
         owner = User.objects.get()
+        assert owner.profile.time_zone == "America/New_York"
         assert owner.email == "gina@gamma.example"
         assert owner.role == User.Role.OWNER
         assert owner.check_password(VALID["owner_password"])

@@ -17,10 +17,12 @@ class PeopleError(ApplicationError):
 
 
 @transaction.atomic
-def owner_create(*, email: str, password: str, full_name: str, domain: str, site_name: str) -> User:
+def owner_create(
+    *, email: str, password: str, full_name: str, domain: str, site_name: str, time_zone: str = "UTC",
+) -> User:
     """The tenant's first person: owner and consultant at once, asked to confirm their email."""
     owner = User.objects.create_user(email=email, password=password, full_name=full_name, role=User.Role.OWNER)
-    profile_create(user=owner)
+    profile_create(user=owner, time_zone=time_zone)
     verification_email_send(user=owner, domain=domain, site_name=site_name)
     return owner
 

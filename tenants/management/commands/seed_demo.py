@@ -6,7 +6,7 @@ from django.db import connection
 
 from accounts.models import User
 from core.urls import host_url
-from tenants.models import Tenant
+from tenants.models import Plan, Tenant
 from tenants.selectors import platform_url, tenant_domain_for
 from tenants.services import tenant_provision
 
@@ -26,6 +26,7 @@ class Command(BaseCommand):
             tenant_provision(
                 slug=DEMO_SLUG, name="Demo Consulting", owner_name="Dana Demo",
                 owner_email=DEMO_OWNER_EMAIL, owner_password=DEMO_OWNER_PASSWORD, source="seed",
+                plan=Plan.objects.filter(name="Agency").first(),  # room to invite consultants
             )
         if not User.objects.filter(email=STAFF_EMAIL).exists():
             User.objects.create_superuser(
