@@ -70,9 +70,9 @@ def main() -> int:
         call_command("migrate", interactive=False, verbosity=0)
         print(f"bench database migrated in {time.perf_counter() - started:.1f} s", flush=True)
 
-        from bench import provisioning
+        from bench import provisioning, slots
 
-        results = provisioning.run()
+        results = provisioning.run() + slots.run()
     finally:
         from django.db import connections
 
