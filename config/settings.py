@@ -46,6 +46,7 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "channels",
 ]
 
@@ -56,6 +57,7 @@ TENANT_APPS = [
     "django.contrib.messages",
     "accounts",
     "consultants",
+    "booking",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.embeds",

@@ -27,3 +27,23 @@ class NotFound(ApplicationError):
 class PermissionDenied(ApplicationError):
     code = "forbidden"
     http_status = 403
+
+
+class Conflict(ApplicationError):
+    code = "conflict"
+    http_status = 409
+
+
+class InvalidInput(ApplicationError):
+    code = "invalid"
+    http_status = 422
+
+
+def parse_public_id(value: str):
+    """A UUID from a URL, or ``NotFound``: a malformed id is as unknown as a foreign one."""
+    import uuid
+
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound("Not found.") from None

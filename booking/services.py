@@ -1,0 +1,345 @@
+"""Booking, holds, reschedule and cancel.
+
+No double booking is enforced by PostgreSQL (``call_no_double_booking``): a
+race that Python's check misses ends in an IntegrityError, turned into 409.
+Group seats are counted under a row lock on the call, so they never oversell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from booking import signals
+from booking.models import BookingSettings, Call, CallParticipant, Offering
+from booking.selectors import HELD_STATUSES, offering_slots, rules_for, schedule_for
+from booking.slots import candidate_slots, window_for_days
+from core.choices import time_zones
+from core.exceptions import Conflict, InvalidInput, NotFound, PermissionDenied, parse_public_id
+
+
+def booking_settings() -> BookingSettings:
+    settings_row = BookingSettings.objects.first()
+    return settings_row or BookingSettings.objects.create()
+
+
+def _blocked(offering_or_call, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    return (start - timedelta(minutes=offering_or_call.buffer_before_minutes),
+            end + timedelta(minutes=offering_or_call.buffer_after_minutes))
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def group_call_create(*, offering: Offering) -> Call:
+    """A group offering has exactly one call, created with it; it blocks the consultant's time."""
+    profile = offering.consultant.profile
+    try:
+        with transaction.atomic():
+            return Call.objects.create(
+                consultant=offering.consultant, offering=offering, kind=Offering.Kind.GROUP,
+                status=Call.Status.CONFIRMED, start_at=offering.start_at, end_at=offering.end_at,
+                blocked_start=offering.start_at, blocked_end=offering.end_at, title=offering.title,
+                duration_minutes=offering.duration_minutes, price_amount=offering.price_amount,
+                currency=offering.currency, capacity=offering.capacity, consultant_time_zone=profile.time_zone,
+            )
+    except IntegrityError:
+        raise Conflict("You already have a call at that time.") from None
+
+
+@transaction.atomic
+def group_call_reschedule(*, offering: Offering, start_at: datetime, end_at: datetime, capacity: int) -> Call:
+    call = Call.objects.select_for_update().get(offering=offering, kind=Offering.Kind.GROUP)
+    taken = call.participants.filter(status__in=HELD_STATUSES).aggregate(n=Sum("seats"))["n"] or 0
+    if capacity < taken:
+        raise Conflict(f"{taken} seats are already sold; the capacity cannot go below that.")
+    old = (call.start_at, call.end_at)
+    call.start_at, call.end_at, call.capacity = start_at, end_at, capacity
+    call.blocked_start, call.blocked_end = start_at, end_at
+    call.duration_minutes = int((end_at - start_at).total_seconds() // 60)
+    try:
+        with transaction.atomic():
+            call.save()
+    except IntegrityError:
+        raise Conflict("You already have a call at that time.") from None
+    if old != (start_at, end_at):
+        transaction.on_commit(lambda: signals.call_rescheduled.send(Call, call=call, old_start=old[0],
+                                                                    old_end=old[1]))
+    return call
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    offering_id: str
+    start: datetime | None
+    name: str
+    email: str
+    message: str = ""
+    seats: int = 1
+    time_zone: str = "UTC"
+    time_format: str = "24h"
+
+
+@dataclass(frozen=True)
+class Booked:
+    participant: CallParticipant
+    manage_token: str
+
+
+def _validate_client(request: BookingRequest) -> None:
+    if not request.name.strip():
+        raise InvalidInput("Enter your name.")
+    if len(request.name) > 150:
+        raise InvalidInput("Keep the name under 150 characters.")
+    try:
+        validate_email(request.email)
+    except ValidationError:
+        raise InvalidInput(f"“{request.email}” is not a valid email address.") from None
+    if request.time_zone not in time_zones():
+        raise InvalidInput(f"“{request.time_zone}” is not a known time zone.")
+    if request.time_format not in ("12h", "24h"):
+        raise InvalidInput("The time format is “12h” or “24h”.")
+    if not isinstance(request.seats, int) or isinstance(request.seats, bool) or request.seats < 1:
+        raise InvalidInput("Book at least one seat.")
+    if len(request.message) > 2000:
+        raise InvalidInput("Keep the message under 2,000 characters.")
+
+
+def _check_is_slot(offering: Offering, start: datetime, now: datetime, exclude_call_id: int | None = None) -> None:
+    """422 when ``start`` is not a slot of this offering at all; 409 when it is but it is taken."""
+    if start <= now:
+        raise InvalidInput("The start is in the past.")
+    consultant = offering.consultant
+    tz = consultant.profile.time_zone
+    day = start.astimezone(ZoneInfo(tz)).date()
+    window = window_for_days(day, day, tz)
+    rules = rules_for(offering)
+    candidates = candidate_slots(schedule_for(consultant=consultant, time_zone=tz), rules, window)
+    wanted = (start, start + timedelta(minutes=offering.duration_minutes))
+    earliest = now + timedelta(minutes=rules.min_notice_minutes)
+    latest = now + timedelta(days=rules.horizon_days)
+    if wanted not in candidates or not earliest <= start <= latest:
+        raise InvalidInput("This time is not one of the offered slots.")
+    free = offering_slots(offering=offering, start=day, end=day, time_zone=tz, now=now,
+                          exclude_call_id=exclude_call_id)
+    if wanted not in free:
+        raise Conflict("This time has just been taken. Please choose another slot.")
+
+
+def _participant(call: Call, request: BookingRequest, unit_price: int, now: datetime,
+                 hold_minutes: int) -> tuple[CallParticipant, str]:
+    token = secrets.token_urlsafe(32)
+    paid = unit_price > 0
+    participant = CallParticipant.objects.create(
+        call=call, status=CallParticipant.Status.PENDING_PAYMENT if paid else CallParticipant.Status.CONFIRMED,
+        name=request.name.strip(), email=request.email.strip().lower(), message=request.message.strip(),
+        seats=request.seats, unit_price_amount=unit_price, price_amount=unit_price * request.seats,
+        currency=call.currency, time_zone=request.time_zone, time_format=request.time_format,
+        manage_token_hash=_token_hash(token),
+        hold_expires_at=now + timedelta(minutes=hold_minutes) if paid else None,
+    )
+    return participant, token
+
+
+@transaction.atomic
+def booking_create(*, request: BookingRequest, now: datetime | None = None) -> Booked:
+    now = now or timezone.now()
+    _validate_client(request)
+    offering = Offering.objects.select_related("consultant", "consultant__profile").filter(
+        public_id=parse_public_id(request.offering_id), active=True, archived_at__isnull=True,
+        consultant__is_active=True).first()
+    if offering is None:
+        raise NotFound("No such offering.")
+    hold_minutes = booking_settings().hold_minutes
+    if offering.kind == Offering.Kind.GROUP:
+        booked = _book_group(offering, request, now, hold_minutes)
+    else:
+        booked = _book_individual(offering, request, now, hold_minutes)
+    if booked.participant.status == CallParticipant.Status.CONFIRMED:
+        call, participant = booked.participant.call, booked.participant
+        transaction.on_commit(lambda: signals.booking_confirmed.send(Call, call=call, participant=participant))
+    return booked
+
+
+def _book_individual(offering: Offering, request: BookingRequest, now: datetime, hold_minutes: int) -> Booked:
+    if request.start is None:
+        raise InvalidInput("Choose a start time.")
+    if request.seats != 1:
+        raise InvalidInput("An individual call has one seat.")
+    start = request.start.astimezone(UTC)
+    _check_is_slot(offering, start, now)
+    end = start + timedelta(minutes=offering.duration_minutes)
+    blocked_start, blocked_end = _blocked(offering, start, end)
+    paid = offering.price_amount > 0
+    try:
+        with transaction.atomic():
+            call = Call.objects.create(
+                consultant=offering.consultant, offering=offering, kind=Offering.Kind.INDIVIDUAL,
+                status=Call.Status.PENDING_PAYMENT if paid else Call.Status.CONFIRMED,
+                start_at=start, end_at=end, blocked_start=blocked_start, blocked_end=blocked_end,
+                title=offering.title, duration_minutes=offering.duration_minutes,
+                price_amount=offering.price_amount, currency=offering.currency,
+                consultant_time_zone=offering.consultant.profile.time_zone,
+                hold_expires_at=now + timedelta(minutes=hold_minutes) if paid else None,
+            )
+    except IntegrityError:
+        raise Conflict("This time has just been taken. Please choose another slot.") from None
+    participant, token = _participant(call, request, offering.price_amount, now, hold_minutes)
+    return Booked(participant=participant, manage_token=token)
+
+
+def _book_group(offering: Offering, request: BookingRequest, now: datetime, hold_minutes: int) -> Booked:
+    call = Call.objects.select_for_update().filter(offering=offering, kind=Offering.Kind.GROUP).first()
+    if call is None or call.status not in (Call.Status.CONFIRMED,):
+        raise Conflict("This group call is not taking bookings.")
+    if request.start is not None and request.start != call.start_at:
+        raise InvalidInput("A group call starts at its own time; leave the start out or use it.")
+    if call.start_at <= now:
+        raise Conflict("This group call has already started.")
+    taken = call.participants.filter(status__in=HELD_STATUSES).aggregate(n=Sum("seats"))["n"] or 0
+    left = call.capacity - taken
+    if request.seats > left:
+        raise Conflict("This group call is full." if left == 0 else
+                       f"Only {left} seat{'s' if left != 1 else ''} left.")
+    participant, token = _participant(call, request, call.price_amount, now, hold_minutes)
+    return Booked(participant=participant, manage_token=token)
+
+
+def access_booking(*, booking_id: str, token: str, for_update: bool = False) -> CallParticipant:
+    """A booking, by its public id and the manage token that came with it."""
+    participants = CallParticipant.objects.select_related("call", "call__offering", "call__consultant__profile")
+    if for_update:
+        participants = participants.select_for_update(of=("self",))
+    participant = participants.filter(public_id=parse_public_id(booking_id)).first()
+    if participant is None:
+        raise NotFound("No such booking.")
+    if not token or not secrets.compare_digest(participant.manage_token_hash, _token_hash(token)):
+        raise PermissionDenied("This link is not valid for this booking.")
+    return participant
+
+
+def _check_client_cutoff(call: Call, now: datetime) -> None:
+    hours = booking_settings().client_change_cutoff_hours
+    if call.start_at - timedelta(hours=hours) <= now:
+        raise Conflict(f"Changes are possible until {hours} hours before the call; please contact the consultant.")
+
+
+@transaction.atomic
+def booking_cancel_by_client(*, booking_id: str, token: str, reason: str = "",
+                             now: datetime | None = None) -> CallParticipant:
+    now = now or timezone.now()
+    participant = access_booking(booking_id=booking_id, token=token, for_update=True)
+    if participant.status == CallParticipant.Status.CANCELED:
+        raise Conflict("This booking is already canceled.")
+    _check_client_cutoff(participant.call, now)
+    return _cancel_participant(participant, by=Call.CanceledBy.CLIENT, reason=reason, now=now)
+
+
+def _cancel_participant(participant: CallParticipant, *, by: str, reason: str, now: datetime) -> CallParticipant:
+    participant.status = CallParticipant.Status.CANCELED
+    participant.canceled_at, participant.canceled_by, participant.cancel_reason = now, by, reason.strip()[:500]
+    participant.save(update_fields=["status", "canceled_at", "canceled_by", "cancel_reason"])
+    call = participant.call
+    if call.kind == Offering.Kind.INDIVIDUAL:
+        call = Call.objects.select_for_update().get(pk=call.pk)
+        call.status = Call.Status.CANCELED
+        call.canceled_at, call.canceled_by, call.cancel_reason = now, by, participant.cancel_reason
+        call.save(update_fields=["status", "canceled_at", "canceled_by", "cancel_reason", "updated_at"])
+        participant.call = call
+    transaction.on_commit(lambda: signals.booking_canceled.send(
+        Call, call=call, participant=participant, by=by, reason=participant.cancel_reason))
+    return participant
+
+
+def _move_call(call: Call, start: datetime, now: datetime) -> Call:
+    offering = call.offering
+    _check_is_slot(offering, start, now, exclude_call_id=call.pk)
+    old = (call.start_at, call.end_at)
+    call.start_at = start.astimezone(UTC)
+    call.end_at = start + timedelta(minutes=call.duration_minutes)
+    call.blocked_start, call.blocked_end = _blocked(offering, call.start_at, call.end_at)
+    try:
+        with transaction.atomic():
+            call.save(update_fields=["start_at", "end_at", "blocked_start", "blocked_end", "updated_at"])
+    except IntegrityError:
+        raise Conflict("This time has just been taken. Please choose another slot.") from None
+    transaction.on_commit(lambda: signals.call_rescheduled.send(Call, call=call, old_start=old[0], old_end=old[1]))
+    return call
+
+
+@transaction.atomic
+def booking_reschedule_by_client(*, booking_id: str, token: str, start: datetime,
+                                 now: datetime | None = None) -> CallParticipant:
+    now = now or timezone.now()
+    participant = access_booking(booking_id=booking_id, token=token, for_update=True)
+    call = Call.objects.select_for_update(of=("self",)).select_related("offering", "consultant__profile").get(
+        pk=participant.call_id)
+    if participant.status == CallParticipant.Status.CANCELED or call.status == Call.Status.CANCELED:
+        raise Conflict("This booking is canceled.")
+    if call.kind == Offering.Kind.GROUP:
+        raise Conflict("A group call takes place at its own time and cannot be moved.")
+    _check_client_cutoff(call, now)
+    participant.call = _move_call(call, start, now)
+    return participant
+
+
+def access_own_call(*, consultant, call_id: str, for_update: bool = False) -> Call:
+    calls = Call.objects.select_related("offering", "consultant__profile")
+    if for_update:
+        calls = calls.select_for_update(of=("self",))
+    call = calls.filter(consultant=consultant, public_id=parse_public_id(call_id)).first()
+    if call is None:
+        raise NotFound("No such call.")
+    return call
+
+
+@transaction.atomic
+def call_reschedule_by_host(*, consultant, call_id: str, start: datetime, now: datetime | None = None) -> Call:
+    now = now or timezone.now()
+    call = access_own_call(consultant=consultant, call_id=call_id, for_update=True)
+    if call.status not in (Call.Status.PENDING_PAYMENT, Call.Status.CONFIRMED):
+        raise Conflict("Only upcoming calls can be moved.")
+    if call.kind == Offering.Kind.GROUP:
+        raise Conflict("Change a group call's time on its offering.")
+    return _move_call(call, start, now)
+
+
+@transaction.atomic
+def call_cancel_by_host(*, consultant, call_id: str, reason: str, now: datetime | None = None) -> Call:
+    now = now or timezone.now()
+    call = access_own_call(consultant=consultant, call_id=call_id, for_update=True)
+    if call.status == Call.Status.CANCELED:
+        raise Conflict("This call is already canceled.")
+    if call.status == Call.Status.COMPLETED:
+        raise Conflict("This call has already taken place.")
+    for participant in call.participants.select_for_update().exclude(status=CallParticipant.Status.CANCELED):
+        participant.call = call
+        _cancel_participant(participant, by=Call.CanceledBy.HOST, reason=reason, now=now)
+    call.refresh_from_db()
+    if call.status != Call.Status.CANCELED:  # a group call, or a call without participants
+        call.status = Call.Status.CANCELED
+        call.canceled_at, call.canceled_by, call.cancel_reason = now, Call.CanceledBy.HOST, reason.strip()[:500]
+        call.save(update_fields=["status", "canceled_at", "canceled_by", "cancel_reason", "updated_at"])
+    return call
+
+
+@transaction.atomic
+def holds_release_expired(*, now: datetime | None = None) -> int:
+    """Cancel unpaid bookings whose hold ran out (by ``system``); their slots are free again."""
+    now = now or timezone.now()
+    expired = list(CallParticipant.objects.select_for_update(skip_locked=True).select_related("call").filter(
+        status=CallParticipant.Status.PENDING_PAYMENT, hold_expires_at__lte=now))
+    for participant in expired:
+        _cancel_participant(participant, by=Call.CanceledBy.SYSTEM, reason="Payment not completed", now=now)
+    return len(expired)

@@ -1,0 +1,302 @@
+"""The booking API contract, end to end through HTTP on a tenant host."""
+
+from datetime import date, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from booking.models import Call
+from conftest import ALPHA_OWNER_PASSWORD
+
+KYIV = ZoneInfo("Europe/Kyiv")
+
+
+@pytest.fixture
+def api(client, alpha_host):
+    token = client.post("/api/v1/auth/token", {"email": "alice@alpha.example", "password": ALPHA_OWNER_PASSWORD},
+                        content_type="application/json", HTTP_HOST=alpha_host).json()["access"]
+
+    class Api:
+        host = alpha_host
+
+        def call(self, method, path, body=None, auth=True, host=None, **extra):
+            headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if auth else {}
+            kwargs = {"content_type": "application/json"} if body is not None else {}
+            return getattr(client, method)(f"/api/v1{path}", body if body is not None else None,
+                                           HTTP_HOST=host or alpha_host, **headers, **kwargs, **extra)
+
+    return Api()
+
+
+def _next_weekday(weekday: int, weeks_ahead: int = 1) -> date:
+    today = timezone.now().astimezone(KYIV).date()
+    return today + timedelta(days=(weekday - today.weekday()) % 7 + 7 * weeks_ahead)
+
+
+@pytest.fixture
+def schedule(api):
+    response = api.call("put", "/me/availability", {
+        "timezone": "Europe/Kyiv",
+        "weekly": [{"weekday": d, "start": "12:00", "end": "15:00"} for d in range(5)],
+        "overrides": [],
+    })
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _offering(api, **changes):
+    body = {"kind": "individual", "title": "Tax review", "duration_minutes": 15,
+            "price": {"amount": 0, "currency": "USD"}, "min_notice_minutes": 60} | changes
+    response = api.call("post", "/me/offerings", body)
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def _slots(api, offering_id, day: date, tz="Europe/Kyiv"):
+    response = api.call("get", f"/offerings/{offering_id}/slots?start={day}&end={day}&tz={tz}", auth=False)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _book(api, offering_id, start, **changes):
+    body = {"offering_id": offering_id, "start": start, "name": "Carla Client", "email": "carla@client.example",
+            "timezone": "America/New_York"} | changes
+    return api.call("post", "/bookings", body, auth=False)
+
+
+def test_the_eight_slot_case_through_the_api(api, schedule, tenant_alpha):
+    offering = _offering(api)
+    day = _next_weekday(2)
+    busy_start = datetime.combine(day, datetime.min.time(), KYIV).replace(hour=13)
+    first = _book(api, offering["id"], busy_start.isoformat(), name="Blocker")
+    assert first.status_code == 201
+    with tenant_context(tenant_alpha):  # a one-hour busy block: widen the 15-minute call to 13:00–14:00
+        Call.objects.filter(start_at=busy_start).update(blocked_end=busy_start + timedelta(hours=1),
+                                                        end_at=busy_start + timedelta(hours=1))
+    body = _slots(api, offering["id"], day)
+    assert body["timezone"] == "Europe/Kyiv"
+    assert [s["start"][11:16] for s in body["slots"]] == [
+        "12:00", "12:15", "12:30", "12:45", "14:00", "14:15", "14:30", "14:45"]
+    assert body["slots"][0]["start"].endswith(("+02:00", "+03:00"))
+
+
+def test_slots_in_the_clients_zone(api, schedule):
+    offering = _offering(api, duration_minutes=60)
+    day = _next_weekday(0)
+    body = _slots(api, offering["id"], day, tz="Asia/Tokyo")
+    # 12:00–15:00 Kyiv is evening in Tokyo, same calendar day.
+    assert [s["start"][11:16] for s in body["slots"]] in (["19:00", "20:00", "21:00"], ["18:00", "19:00", "20:00"])
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("start=2027-02-10&end=2027-02-01", "end is before start"),
+    ("start=2027-01-01&end=2027-03-31", "at most 62 days"),
+    ("start=not-a-date&end=2027-01-01", "YYYY-MM-DD"),
+    ("start=2027-01-01&end=2027-01-01&tz=Mars/Base", "not a known time zone"),
+])
+def test_bad_slot_queries_get_422(api, schedule, query, message):
+    offering = _offering(api)
+    response = api.call("get", f"/offerings/{offering['id']}/slots?{query}", auth=False)
+    assert response.status_code == 422 and message in response.json()["detail"]
+
+
+def test_free_booking_is_confirmed_and_the_slot_is_gone(api, schedule):
+    offering = _offering(api)
+    day = _next_weekday(1)
+    start = _slots(api, offering["id"], day)["slots"][0]["start"]
+    response = _book(api, offering["id"], start)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "confirmed" and body["checkout_url"] is None and body["expires_at"] is None
+    assert body["manage_url"].startswith("http://alpha.localhost:8000/bookings/")
+    assert start not in [s["start"] for s in _slots(api, offering["id"], day)["slots"]]
+    again = _book(api, offering["id"], start, email="other@client.example")
+    assert again.status_code == 409
+
+
+def test_paid_booking_waits_for_payment_on_a_30_minute_hold(api, schedule):
+    offering = _offering(api, price={"amount": 5000, "currency": "EUR"})
+    start = _slots(api, offering["id"], _next_weekday(1))["slots"][0]["start"]
+    body = _book(api, offering["id"], start).json()
+    assert body["status"] == "pending_payment"
+    expires = datetime.fromisoformat(body["expires_at"])
+    assert timedelta(minutes=29) < expires - timezone.now() <= timedelta(minutes=30)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"start": "2020-01-01T12:00:00+00:00"}, "in the past"),
+    ({"name": ""}, "Enter your name"),
+    ({"email": "nope"}, "not a valid email"),
+    ({"timezone": "Nowhere/Land"}, "not a known time zone"),
+    ({"start": "2027-01-05T12:00:00"}, "UTC offset"),
+])
+def test_bad_bookings_get_422_and_change_nothing(api, schedule, tenant_alpha, changes, message):
+    offering = _offering(api)
+    start = _slots(api, offering["id"], _next_weekday(1))["slots"][0]["start"]
+    response = _book(api, offering["id"], changes.pop("start", start), **changes)
+    assert response.status_code == 422 and message in str(response.json()["detail"])
+    with tenant_context(tenant_alpha):
+        assert not Call.objects.exists()
+
+
+def test_a_time_that_is_not_a_slot_gets_422(api, schedule):
+    offering = _offering(api)
+    day = _next_weekday(1)
+    off_grid = datetime.combine(day, datetime.min.time(), KYIV).replace(hour=12, minute=7)
+    response = _book(api, offering["id"], off_grid.isoformat())
+    assert response.status_code == 422 and "not one of the offered slots" in response.json()["detail"]
+
+
+def _manage(body):
+    url = urlsplit(body["manage_url"])
+    return url.path.split("/")[2], parse_qs(url.query)["token"][0]
+
+
+def test_client_cancels_with_the_manage_token_once(api, schedule):
+    offering = _offering(api)
+    day = _next_weekday(1)
+    start = _slots(api, offering["id"], day)["slots"][0]["start"]
+    booking_id, token = _manage(_book(api, offering["id"], start).json())
+    assert api.call("post", f"/bookings/{booking_id}/cancel", {"reason": "x"}, auth=False).status_code == 403
+    assert api.call("post", f"/bookings/{booking_id}/cancel?token=wrong", {}, auth=False).status_code == 403
+    canceled = api.call("post", f"/bookings/{booking_id}/cancel", {"reason": "Sick"}, auth=False,
+                        HTTP_X_MANAGE_TOKEN=token)
+    assert canceled.status_code == 200
+    assert canceled.json()["status"] == "canceled" and canceled.json()["canceled_by"] == "client"
+    assert start in [s["start"] for s in _slots(api, offering["id"], day)["slots"]]
+    again = api.call("post", f"/bookings/{booking_id}/cancel?token={token}", {}, auth=False)
+    assert again.status_code == 409
+
+
+def test_client_reschedules_and_the_token_stays_valid(api, schedule):
+    offering = _offering(api)
+    day = _next_weekday(1)
+    slots = _slots(api, offering["id"], day)["slots"]
+    booking_id, token = _manage(_book(api, offering["id"], slots[0]["start"]).json())
+    moved = api.call("post", f"/bookings/{booking_id}/reschedule?token={token}", {"start": slots[3]["start"]},
+                     auth=False)
+    assert moved.status_code == 200 and moved.json()["start"] == datetime.fromisoformat(
+        slots[3]["start"]).astimezone(ZoneInfo("UTC")).isoformat()
+    now_free = [s["start"] for s in _slots(api, offering["id"], day)["slots"]]
+    assert slots[0]["start"] in now_free and slots[3]["start"] not in now_free
+    off_grid = api.call("post", f"/bookings/{booking_id}/reschedule?token={token}",
+                        {"start": slots[0]["start"].replace(":00+", ":05+", 1)}, auth=False)
+    assert off_grid.status_code == 422
+    assert api.call("post", f"/bookings/{booking_id}/cancel?token={token}", {}, auth=False).status_code == 200
+
+
+def test_group_seats_sell_until_full(api):
+    start = (timezone.now() + timedelta(days=10)).replace(microsecond=0)
+    group = _offering(api, kind="group", title="Workshop", start=start.isoformat(),
+                      end=(start + timedelta(hours=2)).isoformat(), capacity=3,
+                      price={"amount": 0, "currency": "USD"})
+    assert group["capacity"] == 3
+    listed = {o["id"]: o for o in api.call("get", "/offerings", auth=False).json()}
+    assert listed[group["id"]]["seats_left"] == 3
+    assert _book(api, group["id"], None, seats=2).status_code == 201
+    full = _book(api, group["id"], None, seats=2, email="late@client.example")
+    assert full.status_code == 409 and "Only 1 seat left" in full.json()["detail"]
+    assert _book(api, group["id"], None, seats=1, email="third@client.example").status_code == 201
+    assert _book(api, group["id"], None, email="fourth@client.example").json()["detail"] == "This group call is full."
+    listed = {o["id"]: o for o in api.call("get", "/offerings", auth=False).json()}
+    assert listed[group["id"]]["seats_left"] == 0
+
+
+def test_availability_rejects_overlaps_naming_them_and_changes_nothing(api, schedule):
+    bad = api.call("put", "/me/availability", {"timezone": "Europe/Kyiv", "weekly": [
+        {"weekday": 0, "start": "09:00", "end": "12:00"}, {"weekday": 0, "start": "11:00", "end": "13:00"}]})
+    assert bad.status_code == 422
+    assert bad.json()["detail"] == "Monday: 09:00–12:00 overlaps 11:00–13:00."
+    for weekly, message in [
+        ([{"weekday": 7, "start": "09:00", "end": "10:00"}], "Weekday 7 is outside 0–6"),
+        ([{"weekday": 1, "start": "10:00", "end": "09:00"}], "must be before the end"),
+        ([{"weekday": 1, "start": "25:00", "end": "26:00"}], "is not a time"),
+    ]:
+        response = api.call("put", "/me/availability", {"timezone": "Europe/Kyiv", "weekly": weekly})
+        assert response.status_code == 422 and message in response.json()["detail"]
+    assert api.call("put", "/me/availability", {"timezone": "Mars/Base", "weekly": []}).status_code == 422
+    assert api.call("get", "/me/availability").json() == schedule
+
+
+def test_vacations(api, schedule):
+    today = timezone.now().astimezone(KYIV).date()
+    past = api.call("post", "/me/vacations", {"start_date": str(today - timedelta(days=1)),
+                                              "end_date": str(today)})
+    assert past.status_code == 422
+    backwards = api.call("post", "/me/vacations", {"start_date": str(today + timedelta(days=5)),
+                                                   "end_date": str(today + timedelta(days=4))})
+    assert backwards.status_code == 422
+    day = _next_weekday(2)
+    created = api.call("post", "/me/vacations", {"start_date": str(day), "end_date": str(day)})
+    assert created.status_code == 201
+    offering = _offering(api)
+    assert _slots(api, offering["id"], day)["slots"] == []
+    assert api.call("get", "/me/vacations").json() == [created.json()]
+    assert api.call("delete", f"/me/vacations/{created.json()['id']}").status_code == 204
+    assert _slots(api, offering["id"], day)["slots"] != []
+
+
+def test_offering_edit_does_not_change_booked_calls(api, schedule, tenant_alpha):
+    offering = _offering(api, price={"amount": 1000, "currency": "USD"})
+    start = _slots(api, offering["id"], _next_weekday(1))["slots"][0]["start"]
+    _book(api, offering["id"], start)
+    patched = api.call("patch", f"/me/offerings/{offering['id']}", {"title": "New title",
+                                                                    "price": {"amount": 9000, "currency": "USD"}})
+    assert patched.status_code == 200 and patched.json()["title"] == "New title"
+    with tenant_context(tenant_alpha):
+        call = Call.objects.get()
+        assert (call.title, call.price_amount) == ("Tax review", 1000)
+    assert api.call("delete", f"/me/offerings/{offering['id']}").status_code == 204
+    with tenant_context(tenant_alpha):
+        assert Call.objects.get().offering.archived_at is not None
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"price": {"amount": -1, "currency": "USD"}}, "0 or more"),
+    ({"duration_minutes": 4}, "from 5 to 480"),
+    ({"price": {"amount": 100, "currency": "ZZZ"}}, "ISO 4217"),
+    ({"horizon_days": 800}, "from 1 to 730"),
+])
+def test_bad_offerings_get_422(api, body, message):
+    base = {"kind": "individual", "title": "T", "duration_minutes": 30, "price": {"amount": 0, "currency": "USD"}}
+    response = api.call("post", "/me/offerings", base | body)
+    assert response.status_code == 422 and message in response.json()["detail"]
+
+
+def test_other_tenants_cannot_see_or_book_offerings(api, schedule, beta_host):
+    offering = _offering(api)
+    assert api.call("get", "/offerings", auth=False, host=beta_host).json() == []
+    day = _next_weekday(1)
+    response = api.call("get", f"/offerings/{offering['id']}/slots?start={day}&end={day}", auth=False,
+                        host=beta_host)
+    assert response.status_code == 404
+    assert api.call("patch", f"/me/offerings/{offering['id']}", {"title": "x"}, host=beta_host).status_code == 401
+
+
+def test_host_sees_cancels_and_moves_calls(api, schedule):
+    offering = _offering(api)
+    day = _next_weekday(1)
+    slots = _slots(api, offering["id"], day)["slots"]
+    _book(api, offering["id"], slots[0]["start"])
+    listed = api.call("get", "/me/calls?status=upcoming").json()
+    assert listed["count"] == 1 and listed["items"][0]["participants"][0]["name"] == "Carla Client"
+    call_id = listed["items"][0]["id"]
+    moved = api.call("post", f"/me/calls/{call_id}/reschedule", {"start": slots[2]["start"]})
+    assert moved.status_code == 200
+    canceled = api.call("post", f"/me/calls/{call_id}/cancel", {"reason": "Ill"})
+    assert canceled.json()["status"] == "canceled" and canceled.json()["canceled_by"] == "host"
+    assert api.call("post", f"/me/calls/{call_id}/cancel", {}).status_code == 409
+    assert api.call("get", "/me/calls?status=canceled").json()["count"] == 1
+
+
+def test_slots_endpoint_query_count_does_not_grow(api, schedule, django_assert_max_num_queries):
+    offering = _offering(api)
+    day = _next_weekday(1)
+    for slot in _slots(api, offering["id"], day)["slots"][:6]:
+        _book(api, offering["id"], slot["start"], email=f"{slot['start'][11:13]}{slot['start'][14:16]}@x.example")
+    with django_assert_max_num_queries(9):
+        api.call("get", f"/offerings/{offering['id']}/slots?start={day}&end={day + timedelta(days=30)}",
+                 auth=False)
