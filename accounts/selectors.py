@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.models import AssistantAssignment, Invitation, PersonalAccessToken, User
 from consultants.selectors import profile_completeness, profile_of
 
 CALL_TABS = (
     ("upcoming", "Upcoming"),
+    ("pending_payment", "Awaiting payment"),
     ("active", "Active"),
     ("completed", "Completed"),
     ("canceled", "Canceled"),
@@ -46,18 +49,25 @@ def consultants_visible_to(*, user: User) -> QuerySet[User]:
     return User.objects.filter(pk=user.pk)
 
 
-def call_list(*, user: User, tab: str) -> Sequence:
-    """Calls of the consultants ``user`` may see, in one tab. No calls exist before booking does."""
-    return ()
+def call_list(*, user: User, tab: str, now: datetime | None = None) -> Sequence:
+    """Calls of the consultants ``user`` may see, in one tab (a fixed number of queries)."""
+    from booking.selectors import calls_for
+
+    return calls_for(consultants=consultants_visible_to(user=user), tab=tab, now=now or timezone.now())
 
 
-def dashboard_summary(*, user: User) -> DashboardSummary:
+def dashboard_summary(*, user: User, now: datetime | None = None) -> DashboardSummary:
+    """Income stays zero until billing records payments."""
+    from booking.selectors import sessions_count
+
+    now = now or timezone.now()
     profile = profile_of(user=user) if user.is_consultant else None
     currency = profile.currency if profile else "USD"
     missing = profile_completeness(profile=profile).missing if profile else []
     return DashboardSummary(
-        income_month=Money(0, currency), income_total=Money(0, currency), sessions=0,
-        upcoming=call_list(user=user, tab="upcoming")[:5], missing_profile_parts=missing,
+        income_month=Money(0, currency), income_total=Money(0, currency),
+        sessions=sessions_count(consultants=consultants_visible_to(user=user), now=now),
+        upcoming=list(call_list(user=user, tab="upcoming", now=now)[:5]), missing_profile_parts=missing,
         email_verified=user.email_verified_at is not None,
     )
 

@@ -87,10 +87,16 @@ def handoff(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("accounts:dashboard")
 
 
+def _viewer_tz(user) -> str:
+    profile = getattr(user, "profile", None) if user.is_consultant else None
+    return profile.time_zone if profile else "UTC"
+
+
 @member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/dashboard.html", {
         "tenant": request.tenant, "summary": dashboard_summary(user=request.user),
+        "viewer_tz": _viewer_tz(request.user),
     })
 
 
@@ -100,7 +106,8 @@ def calls(request: HttpRequest) -> HttpResponse:
     if tab not in dict(CALL_TABS):
         tab = "upcoming"
     return render(request, "accounts/calls.html", {
-        "tabs": CALL_TABS, "tab": tab, "calls": call_list(user=request.user, tab=tab),
+        "tabs": CALL_TABS, "tab": tab, "calls": call_list(user=request.user, tab=tab)[:200],
+        "viewer_tz": _viewer_tz(request.user),
     })
 
 

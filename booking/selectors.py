@@ -99,3 +99,9 @@ def calls_for(*, consultants: QuerySet[User], tab: str, now: datetime) -> QueryS
     if tab == "canceled":
         return calls.filter(status=Call.Status.CANCELED).order_by("-start_at")
     raise ValueError(tab)
+
+
+def sessions_count(*, consultants: QuerySet[User], now: datetime) -> int:
+    """Calls that took place: completed, or confirmed and already over."""
+    return Call.objects.filter(consultant__in=consultants).filter(
+        Q(status=Call.Status.COMPLETED) | Q(status=Call.Status.CONFIRMED, end_at__lte=now)).count()

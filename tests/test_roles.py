@@ -118,10 +118,58 @@ def test_dashboard_shows_zero_income_in_the_consultants_currency(client, alpha_h
     assert "¥0" in page and "No upcoming calls yet." in page
 
 
-def test_dashboard_query_count_is_fixed(client, alpha_host, login, team, django_assert_num_queries):
+def _book_calls(tenant, consultant, count: int, first_hour: int = 0) -> None:
+    import secrets
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from booking.models import Call, CallParticipant, Offering
+
+    with tenant_context(tenant):
+        offering = Offering.objects.create(consultant=consultant, kind="individual", title="Session",
+                                           duration_minutes=30, price_amount=0, currency="USD")
+        for i in range(count):
+            start = timezone.now() + timedelta(days=2, hours=first_hour + i)
+            call = Call.objects.create(
+                consultant=consultant, offering=offering, kind="individual", status="confirmed", start_at=start,
+                end_at=start + timedelta(minutes=30), blocked_start=start, blocked_end=start + timedelta(minutes=30),
+                title="Session", duration_minutes=30, price_amount=0, currency="USD", consultant_time_zone="UTC")
+            CallParticipant.objects.create(
+                call=call, status="confirmed", name=f"Client {i}", email=f"c{i}@x.example", unit_price_amount=0,
+                price_amount=0, currency="USD", time_zone="UTC", manage_token_hash=secrets.token_hex(32))
+
+
+def test_dashboard_and_calls_list_query_counts_do_not_grow_with_calls(client, alpha_host, login, team,
+                                                                      tenant_alpha, django_assert_num_queries):
     login(client, alpha_host, "cora@alpha.example")
-    client.get("/dashboard/", HTTP_HOST=alpha_host)
-    # SET search_path (public), host, SET search_path (tenant), session, user, profile.
-    # Booking adds its calls with a fixed number of queries, however many there are.
-    with django_assert_num_queries(6):
-        assert client.get("/dashboard/", HTTP_HOST=alpha_host).status_code == 200
+    _book_calls(tenant_alpha, team["cora"], 1)
+    # SET search_path (public), host, SET search_path (tenant), session, user, profile,
+    # sessions count, upcoming calls, their participants.
+    with django_assert_num_queries(9):
+        client.get("/dashboard/", HTTP_HOST=alpha_host)
+    # The calls list: the same without the count, plus the profile for the viewer's zone.
+    with django_assert_num_queries(8):
+        client.get("/calls/", HTTP_HOST=alpha_host)
+    _book_calls(tenant_alpha, team["cora"], 12, first_hour=1)
+    with django_assert_num_queries(9):
+        page = client.get("/dashboard/", HTTP_HOST=alpha_host).content.decode()
+    assert page.count("Client ") == 5, "the next five calls"
+    with django_assert_num_queries(8):
+        page = client.get("/calls/", HTTP_HOST=alpha_host).content.decode()
+    assert page.count("Client ") == 13
+
+
+def test_assistant_sees_only_assigned_consultants_calls(client, alpha_host, login, team, tenant_alpha):
+    from accounts.services.people import assistant_assign
+
+    _book_calls(tenant_alpha, team["cora"], 2)
+    _book_calls(tenant_alpha, team["carl"], 3)
+    with tenant_context(tenant_alpha):
+        assistant_assign(actor=User.objects.get(email="alice@alpha.example"), assistant=team["ann"],
+                         consultants=[team["carl"]])
+    login(client, alpha_host, "ann@alpha.example")
+    assert client.get("/calls/", HTTP_HOST=alpha_host).content.decode().count("Client ") == 3
+    client.logout()
+    login(client, alpha_host, "cora@alpha.example")
+    assert client.get("/calls/", HTTP_HOST=alpha_host).content.decode().count("Client ") == 2
