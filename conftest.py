@@ -53,6 +53,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
     from tenants.services import tenant_provision
 
     with django_db_blocker.unblock():
+        name = connection.settings_dict["NAME"]
+        assert name.startswith("test_"), f"refusing to provision test tenants in {name!r}"
         tenant_provision(slug="alpha", name="Alpha Advisory", owner_name="Alice Alpha",
                          owner_email="alice@alpha.example", owner_password=ALPHA_OWNER_PASSWORD,
                          source="tests")
