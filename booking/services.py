@@ -149,6 +149,8 @@ def _participant(call: Call, request: BookingRequest, unit_price: int, now: date
         manage_token_hash=_token_hash(token),
         hold_expires_at=now + timedelta(minutes=hold_minutes) if paid else None,
     )
+    if paid:
+        _holds_schedule(participant.hold_expires_at)
     return participant, token
 
 
@@ -332,6 +334,28 @@ def call_cancel_by_host(*, consultant, call_id: str, reason: str, now: datetime 
         call.canceled_at, call.canceled_by, call.cancel_reason = now, Call.CanceledBy.HOST, reason.strip()[:500]
         call.save(update_fields=["status", "canceled_at", "canceled_by", "cancel_reason", "updated_at"])
     return call
+
+
+HOLDS_WORK = "booking.holds"
+
+
+def _holds_schedule(due_at: datetime) -> None:
+    from core.scheduling import due_work_schedule
+
+    due_work_schedule(kind=HOLDS_WORK, due_at=due_at)
+
+
+@transaction.atomic
+def holds_release_and_reschedule(*, now: datetime | None = None) -> int:
+    """Release what expired, then tell the public index when the next hold runs out."""
+    from core.scheduling import due_work_set
+
+    now = now or timezone.now()
+    released = holds_release_expired(now=now)
+    next_due = CallParticipant.objects.filter(status=CallParticipant.Status.PENDING_PAYMENT) \
+        .order_by("hold_expires_at").values_list("hold_expires_at", flat=True).first()
+    due_work_set(kind=HOLDS_WORK, due_at=next_due)
+    return released
 
 
 @transaction.atomic

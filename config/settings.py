@@ -162,7 +162,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Finds due work in the public schema's index and queues it per tenant.
+    "due-work": {"task": "core.tasks.due_work_dispatch", "schedule": 60.0},
+}
 
 # --- Auth --------------------------------------------------------------------
 

@@ -300,3 +300,32 @@ def test_slots_endpoint_query_count_does_not_grow(api, schedule, django_assert_m
     with django_assert_max_num_queries(9):
         api.call("get", f"/offerings/{offering['id']}/slots?start={day}&end={day + timedelta(days=30)}",
                  auth=False)
+
+
+def test_unpaid_hold_is_released_by_the_periodic_task(api, schedule, tenant_alpha):
+    from unittest import mock
+
+    from booking.models import CallParticipant
+    from core.models import DueWork
+    from core.tasks import due_work_dispatch
+
+    offering = _offering(api, price={"amount": 5000, "currency": "EUR"})
+    day = _next_weekday(1)
+    start = _slots(api, offering["id"], day)["slots"][0]["start"]
+    body = _book(api, offering["id"], start).json()
+    expires = datetime.fromisoformat(body["expires_at"])
+    due = DueWork.objects.get(schema_name="t_alpha", kind="booking.holds")
+    assert due.due_at == expires
+    assert start not in [s["start"] for s in _slots(api, offering["id"], day)["slots"]]
+
+    with mock.patch("django.utils.timezone.now", return_value=expires - timedelta(seconds=1)):
+        assert due_work_dispatch() == 0
+    with mock.patch("django.utils.timezone.now", return_value=expires + timedelta(seconds=1)):
+        assert due_work_dispatch() == 1
+    with tenant_context(tenant_alpha):
+        participant = CallParticipant.objects.get()
+        assert (participant.status, participant.canceled_by, participant.cancel_reason) == (
+            "canceled", "system", "Payment not completed")
+        assert participant.call.status == "canceled"
+    assert not DueWork.objects.filter(schema_name="t_alpha").exists()
+    assert start in [s["start"] for s in _slots(api, offering["id"], day)["slots"]]

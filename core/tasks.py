@@ -1,0 +1,24 @@
+from celery import shared_task
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django_tenants.utils import schema_context
+
+from core.scheduling import due_work_list
+
+# kind of due work -> the task that does it, in the tenant's schema
+DUE_WORK_TASKS = {
+    "booking.holds": "booking.tasks.holds_release_task",
+}
+
+
+@shared_task
+def due_work_dispatch() -> int:
+    """Every minute (Celery beat): queue each tenant's due work in that tenant's schema."""
+    due = due_work_list(now=timezone.now())
+    for work in due:
+        task_path = DUE_WORK_TASKS.get(work.kind)
+        if task_path is None:
+            continue
+        with schema_context(work.schema_name):
+            import_string(task_path).delay()  # the schema travels in the task headers
+    return len(due)
