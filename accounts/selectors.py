@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import AssistantAssignment, Invitation, PersonalAccessToken, User
 from consultants.selectors import profile_completeness, profile_of
+from core.money import Money
 
 CALL_TABS = (
     ("upcoming", "Upcoming"),
@@ -21,12 +22,6 @@ CALL_TABS = (
     ("completed", "Completed"),
     ("canceled", "Canceled"),
 )
-
-
-@dataclass(frozen=True)
-class Money:
-    amount: int  # minor units
-    currency: str
 
 
 @dataclass(frozen=True)

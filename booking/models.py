@@ -12,6 +12,8 @@ from django.contrib.postgres.fields import RangeOperators
 from django.db import models
 from django.db.models import F, Func, Q
 
+from core.money import Money
+
 
 class TsTzRange(Func):
     function = "TSTZRANGE"
@@ -84,6 +86,10 @@ class Offering(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def price(self) -> Money:
+        return Money(self.price_amount, self.currency)
 
     @property
     def step_minutes(self) -> int:
@@ -260,3 +266,7 @@ class CallParticipant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} on {self.call_id}"
+
+    @property
+    def price(self) -> Money:
+        return Money(self.price_amount, self.currency)

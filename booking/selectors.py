@@ -52,9 +52,11 @@ def offering_public_qs() -> QuerySet[Offering]:
         .select_related("consultant", "consultant__profile")
 
 
-def offering_public_list(*, now: datetime) -> list[Offering]:
-    offerings = list(offering_public_qs().filter(Q(kind=Offering.Kind.INDIVIDUAL) | Q(start_at__gt=now))
-                     .order_by("kind", "title", "id"))
+def offering_public_list(*, now: datetime, consultant: User | None = None) -> list[Offering]:
+    offerings = offering_public_qs().filter(Q(kind=Offering.Kind.INDIVIDUAL) | Q(start_at__gt=now))
+    if consultant is not None:
+        offerings = offerings.filter(consultant=consultant)
+    offerings = list(offerings.order_by("kind", "title", "id"))
     group_ids = [o.pk for o in offerings if o.kind == Offering.Kind.GROUP]
     taken = dict(
         CallParticipant.objects.filter(call__offering_id__in=group_ids, status__in=HELD_STATUSES)

@@ -14,4 +14,5 @@ urlpatterns = [
     path("media/<path:path>", media, name="media"),
     path("", include("accounts.urls")),
     path("", include("consultants.urls")),
+    path("", include("booking.urls")),
 ]

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.static import serve
 
@@ -126,9 +127,12 @@ def consultant_page(request: HttpRequest, slug: str) -> HttpResponse:
         profile = profile_public_get(slug=slug)
     except NotFound:
         raise Http404("No consultant at this address.") from None
+    from booking.selectors import offering_public_list
+
     names = languages()
     return render(request, "consultants/page.html", {
         "profile": profile, "languages": [names[code] for code in profile.languages if code in names],
+        "offerings": offering_public_list(now=timezone.now(), consultant=profile.user),
     })
 
 
