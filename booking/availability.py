@@ -106,3 +106,47 @@ def vacation_delete(*, consultant: User, vacation_id: str) -> None:
     deleted, _ = Vacation.objects.filter(consultant=consultant, public_id=parse_public_id(vacation_id)).delete()
     if not deleted:
         raise NotFound("No such vacation.")
+
+
+def _clash_message(where: str, new: tuple[int, int], existing: tuple[int, int]) -> str:
+    return f"{where}: {format_period(*new)} overlaps {format_period(*existing)}."
+
+
+@transaction.atomic
+def weekly_period_add(*, consultant: User, weekday: int, start: str, end: str) -> WeeklyPeriod:
+    if not isinstance(weekday, int) or not 0 <= weekday <= 6:
+        raise InvalidInput(f"Weekday {weekday} is outside 0–6 (0 is Monday).")
+    ((s, e),) = _periods([PeriodIn(start, end)], WEEKDAYS[weekday])
+    User.objects.select_for_update().filter(pk=consultant.pk).first()  # one change at a time per consultant
+    clash = WeeklyPeriod.objects.filter(consultant=consultant, weekday=weekday, start_minute__lt=e,
+                                        end_minute__gt=s).first()
+    if clash is not None:
+        raise InvalidInput(_clash_message(WEEKDAYS[weekday], (s, e), (clash.start_minute, clash.end_minute)))
+    return WeeklyPeriod.objects.create(consultant=consultant, weekday=weekday, start_minute=s, end_minute=e)
+
+
+@transaction.atomic
+def weekly_period_remove(*, consultant: User, period_id: int) -> None:
+    deleted, _ = WeeklyPeriod.objects.filter(consultant=consultant, pk=period_id).delete()
+    if not deleted:
+        raise NotFound("No such period.")
+
+
+@transaction.atomic
+def override_set(*, consultant: User, day: date, periods: list[PeriodIn], today: date) -> DateOverride:
+    """Replace one date's hours; no periods marks the day unavailable."""
+    if day < today:
+        raise InvalidInput(f"{day.isoformat()} is in the past.")
+    rows = _periods(periods, day.isoformat())
+    DateOverride.objects.filter(consultant=consultant, date=day).delete()
+    override = DateOverride.objects.create(consultant=consultant, date=day)
+    OverridePeriod.objects.bulk_create([OverridePeriod(override=override, start_minute=s, end_minute=e)
+                                        for s, e in rows])
+    return override
+
+
+@transaction.atomic
+def override_remove(*, consultant: User, override_id: int) -> None:
+    deleted, _ = DateOverride.objects.filter(consultant=consultant, pk=override_id).delete()
+    if not deleted:
+        raise NotFound("No such date.")

@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("consultants.urls")),
     path("", include("booking.urls")),
+    path("", include("booking.urls_workspace")),
 ]

@@ -1,0 +1,257 @@
+"""The consultant's booking workspace: weekly hours, date overrides, vacations
+(updated in place with htmx) and offerings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.access import consultant_required
+from booking.availability import (
+    PeriodIn,
+    override_remove,
+    override_set,
+    vacation_add,
+    vacation_delete,
+    weekly_period_add,
+    weekly_period_remove,
+)
+from booking.models import DateOverride, Offering, Vacation, WeeklyPeriod
+from booking.offerings import offering_archive, offering_create, offering_duplicate, offering_update
+from booking.timefmt import WEEKDAYS, format_minute
+from core.choices import currency_choices
+from core.exceptions import ApplicationError
+
+
+def _today(user) -> date:
+    return timezone.now().astimezone(ZoneInfo(user.profile.time_zone)).date()
+
+
+def _context(user) -> dict:
+    periods = WeeklyPeriod.objects.filter(consultant=user)
+    week = [{"index": i, "name": name,
+             "periods": [{"id": p.pk, "start": format_minute(p.start_minute), "end": format_minute(p.end_minute)}
+                         for p in periods if p.weekday == i]} for i, name in enumerate(WEEKDAYS)]
+    overrides = [{"id": o.pk, "date": o.date,
+                  "periods": [f"{format_minute(p.start_minute)}–{format_minute(p.end_minute)}"
+                              for p in o.periods.all()]}
+                 for o in DateOverride.objects.filter(consultant=user, date__gte=_today(user))
+                 .prefetch_related("periods")]
+    return {"week": week, "overrides": overrides, "weekdays": list(enumerate(WEEKDAYS)),
+            "vacations": Vacation.objects.filter(consultant=user, end_date__gte=_today(user)),
+            "time_zone": user.profile.time_zone}
+
+
+def _respond(request: HttpRequest, partial: str, error: str | None = None) -> HttpResponse:
+    if request.headers.get("HX-Request"):
+        return render(request, f"booking/workspace/{partial}.html", _context(request.user) | {"error": error})
+    if error:
+        messages.error(request, error)
+    return redirect("booking_workspace:availability")
+
+
+@consultant_required
+def availability(request: HttpRequest) -> HttpResponse:
+    return render(request, "booking/workspace/availability.html", _context(request.user))
+
+
+def _run(fn) -> str | None:
+    try:
+        fn()
+    except ApplicationError as exc:
+        return exc.message
+    return None
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+@consultant_required
+@require_POST
+def period_add(request: HttpRequest) -> HttpResponse:
+    error = _run(lambda: weekly_period_add(consultant=request.user, weekday=_int(request.POST.get("weekday")),
+                                           start=request.POST.get("start", ""), end=request.POST.get("end", "")))
+    return _respond(request, "week", error)
+
+
+@consultant_required
+@require_POST
+def period_delete(request: HttpRequest, period_id: int) -> HttpResponse:
+    return _respond(request, "week", _run(lambda: weekly_period_remove(consultant=request.user, period_id=period_id)))
+
+
+@consultant_required
+@require_POST
+def override_add(request: HttpRequest) -> HttpResponse:
+    def add():
+        from core.exceptions import InvalidInput
+
+        try:
+            day = date.fromisoformat(request.POST.get("date", ""))
+        except ValueError:
+            raise InvalidInput("Choose a date.") from None
+        periods = [] if request.POST.get("unavailable") else [
+            PeriodIn(request.POST.get("start", ""), request.POST.get("end", ""))]
+        override_set(consultant=request.user, day=day, periods=periods, today=_today(request.user))
+
+    return _respond(request, "overrides", _run(add))
+
+
+@consultant_required
+@require_POST
+def override_delete(request: HttpRequest, override_id: int) -> HttpResponse:
+    return _respond(request, "overrides",
+                    _run(lambda: override_remove(consultant=request.user, override_id=override_id)))
+
+
+@consultant_required
+@require_POST
+def vacation_create(request: HttpRequest) -> HttpResponse:
+    def add():
+        from core.exceptions import InvalidInput
+
+        try:
+            start = date.fromisoformat(request.POST.get("start_date", ""))
+            end = date.fromisoformat(request.POST.get("end_date", ""))
+        except ValueError:
+            raise InvalidInput("Choose the first and the last day.") from None
+        vacation_add(consultant=request.user, start_date=start, end_date=end, today=_today(request.user))
+
+    return _respond(request, "vacations", _run(add))
+
+
+@consultant_required
+@require_POST
+def vacation_remove(request: HttpRequest, vacation_id: str) -> HttpResponse:
+    return _respond(request, "vacations",
+                    _run(lambda: vacation_delete(consultant=request.user, vacation_id=vacation_id)))
+
+
+# --- offerings -----------------------------------------------------------------
+
+
+class OfferingForm(forms.Form):
+    kind = forms.ChoiceField(choices=Offering.Kind.choices, initial=Offering.Kind.INDIVIDUAL)
+    title = forms.CharField(max_length=160)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000)
+    price = forms.DecimalField(min_value=0, decimal_places=3, max_digits=12,
+                               help_text="In the currency's main unit, e.g. 49.90; 0 for free.")
+    currency = forms.ChoiceField(choices=currency_choices)
+    duration_minutes = forms.IntegerField(min_value=5, max_value=480, required=False, initial=60)
+    buffer_before_minutes = forms.IntegerField(min_value=0, max_value=480, initial=0, required=False)
+    buffer_after_minutes = forms.IntegerField(min_value=0, max_value=480, initial=0, required=False)
+    min_notice_minutes = forms.IntegerField(min_value=0, initial=240, required=False)
+    horizon_days = forms.IntegerField(min_value=1, max_value=730, initial=60, required=False)
+    slot_step_minutes = forms.IntegerField(min_value=5, max_value=480, required=False)
+    start_at = forms.DateTimeField(required=False, help_text="Group calls: in your time zone.",
+                                   widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    end_at = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    capacity = forms.IntegerField(min_value=1, required=False)
+    active = forms.BooleanField(required=False, initial=True)
+
+
+def _to_service_data(form: OfferingForm, tz: str) -> tuple[str, dict]:
+    from decimal import Decimal
+
+    from core.choices import currency_minor_units
+
+    data = dict(form.cleaned_data)
+    kind = data.pop("kind")
+    currency = data["currency"]
+    amount = data.pop("price") * (Decimal(10) ** currency_minor_units(currency))
+    if amount != amount.to_integral_value():
+        raise ApplicationError(f"{currency} has {currency_minor_units(currency)} decimal places.", http_status=422)
+    data["price_amount"] = int(amount)
+    zone = ZoneInfo(tz)
+    for key in ("start_at", "end_at"):
+        value: datetime | None = data.get(key)
+        data[key] = value.replace(tzinfo=zone) if value is not None and value.tzinfo is None else value
+    keep = ("title", "description", "price_amount", "currency", "active") + (
+        ("start_at", "end_at", "capacity") if kind == Offering.Kind.GROUP else
+        ("duration_minutes", "buffer_before_minutes", "buffer_after_minutes", "min_notice_minutes",
+         "horizon_days", "slot_step_minutes"))
+    return kind, {k: data[k] for k in keep if data.get(k) is not None or k == "slot_step_minutes"}
+
+
+@consultant_required
+@require_http_methods(["GET", "POST"])
+def offerings(request: HttpRequest) -> HttpResponse:
+    form = OfferingForm(request.POST or None, initial={"currency": request.user.profile.currency})
+    if request.method == "POST" and form.is_valid():
+        try:
+            kind, data = _to_service_data(form, request.user.profile.time_zone)
+            offering_create(consultant=request.user, kind=kind, data=data)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Offering created.")
+            return redirect("booking_workspace:offerings")
+    own = Offering.objects.filter(consultant=request.user, archived_at__isnull=True)
+    return render(request, "booking/workspace/offerings.html", {"form": form, "offerings": own},
+                  status=400 if request.method == "POST" else 200)
+
+
+@consultant_required
+@require_http_methods(["GET", "POST"])
+def offering_edit(request: HttpRequest, offering_id: str) -> HttpResponse:
+    from booking.offerings import access_own_offering
+
+    try:
+        offering = access_own_offering(consultant=request.user, offering_id=offering_id)
+    except ApplicationError:
+        raise Http404 from None
+    from core.choices import currency_minor_units
+
+    zone = ZoneInfo(request.user.profile.time_zone)
+    initial = {f: getattr(offering, f) for f in (
+        "kind", "title", "description", "currency", "duration_minutes", "buffer_before_minutes",
+        "buffer_after_minutes", "min_notice_minutes", "horizon_days", "slot_step_minutes", "capacity", "active")}
+    initial["price"] = offering.price_amount / 10 ** currency_minor_units(offering.currency)
+    for key in ("start_at", "end_at"):
+        value = getattr(offering, key)
+        initial[key] = value.astimezone(zone).replace(tzinfo=None) if value else None
+    form = OfferingForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, data = _to_service_data(form, request.user.profile.time_zone)
+            offering_update(consultant=request.user, offering_id=offering_id, data=data)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Saved. Calls booked before keep what was bought.")
+            return redirect("booking_workspace:offerings")
+    return render(request, "booking/workspace/offering_edit.html", {"form": form, "offering": offering},
+                  status=400 if request.method == "POST" else 200)
+
+
+@consultant_required
+@require_POST
+def offering_copy(request: HttpRequest, offering_id: str) -> HttpResponse:
+    try:
+        offering_duplicate(consultant=request.user, offering_id=offering_id)
+        messages.success(request, "Copied.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("booking_workspace:offerings")
+
+
+@consultant_required
+@require_POST
+def offering_remove(request: HttpRequest, offering_id: str) -> HttpResponse:
+    try:
+        offering_archive(consultant=request.user, offering_id=offering_id)
+        messages.success(request, "Archived. Booked calls are kept.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("booking_workspace:offerings")

@@ -1,0 +1,103 @@
+import pytest
+from django_tenants.utils import tenant_context
+
+from booking.models import Offering, WeeklyPeriod
+from conftest import ALPHA_OWNER_PASSWORD
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def owner(client, alpha_host, login):
+    return login(client, alpha_host, "alice@alpha.example", ALPHA_OWNER_PASSWORD)
+
+
+def test_weekly_hours_are_added_and_removed_in_place(owner, alpha_host, tenant_alpha):
+    response = owner.post("/availability/periods/", {"weekday": 0, "start": "09:00", "end": "12:00"},
+                          HTTP_HOST=alpha_host, **HTMX)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<html" not in body, "a partial for htmx, not a page"
+    assert "09:00–12:00" in body
+    clash = owner.post("/availability/periods/", {"weekday": 0, "start": "11:00", "end": "13:00"},
+                       HTTP_HOST=alpha_host, **HTMX).content.decode()
+    assert "Monday: 11:00–13:00 overlaps 09:00–12:00." in clash
+    backwards = owner.post("/availability/periods/", {"weekday": 1, "start": "13:00", "end": "12:00"},
+                           HTTP_HOST=alpha_host, **HTMX).content.decode()
+    assert "must be before the end" in backwards
+    with tenant_context(tenant_alpha):
+        period = WeeklyPeriod.objects.get()
+    after = owner.post(f"/availability/periods/{period.pk}/delete/", HTTP_HOST=alpha_host, **HTMX).content.decode()
+    assert "09:00–12:00" not in after
+    with tenant_context(tenant_alpha):
+        assert not WeeklyPeriod.objects.exists()
+
+
+def test_without_htmx_the_forms_still_work(owner, alpha_host, tenant_alpha):
+    response = owner.post("/availability/periods/", {"weekday": 2, "start": "14:00", "end": "24:00"},
+                          HTTP_HOST=alpha_host)
+    assert response.status_code == 302
+    page = owner.get("/availability/", HTTP_HOST=alpha_host).content.decode()
+    assert "14:00–24:00" in page
+
+
+def test_dates_and_vacations(owner, alpha_host):
+    from datetime import date, timedelta
+
+    day = (date.today() + timedelta(days=10)).isoformat()
+    body = owner.post("/availability/dates/", {"date": day, "unavailable": "1"}, HTTP_HOST=alpha_host,
+                      **HTMX).content.decode()
+    assert "unavailable" in body
+    past = owner.post("/availability/dates/", {"date": "2020-01-01", "start": "10:00", "end": "11:00"},
+                      HTTP_HOST=alpha_host, **HTMX).content.decode()
+    assert "2020-01-01 is in the past." in past
+    vacation = owner.post("/availability/vacations/", {"start_date": day, "end_date": day}, HTTP_HOST=alpha_host,
+                          **HTMX).content.decode()
+    assert "Remove" in vacation
+    overlap = owner.post("/availability/vacations/", {"start_date": day, "end_date": day}, HTTP_HOST=alpha_host,
+                         **HTMX).content.decode()
+    assert "It overlaps your vacation" in overlap
+
+
+def test_assistants_have_no_availability_or_offerings(client, alpha_host, login, make_member, tenant_alpha):
+    make_member(tenant_alpha, "assistant", "ann@alpha.example", "Ann")
+    login(client, alpha_host, "ann@alpha.example")
+    assert client.get("/availability/", HTTP_HOST=alpha_host).status_code == 403
+    assert client.get("/offerings/", HTTP_HOST=alpha_host).status_code == 403
+
+
+def test_nobody_removes_someone_elses_hours(client, alpha_host, login, make_member, tenant_alpha):
+    from accounts.models import User
+    from booking.availability import weekly_period_add
+
+    with tenant_context(tenant_alpha):
+        owner = User.objects.get(email="alice@alpha.example")
+        period = weekly_period_add(consultant=owner, weekday=3, start="10:00", end="11:00")
+    make_member(tenant_alpha, "consultant", "cora@alpha.example", "Cora")
+    login(client, alpha_host, "cora@alpha.example")
+    body = client.post(f"/availability/periods/{period.pk}/delete/", HTTP_HOST=alpha_host, **HTMX).content.decode()
+    assert "No such period." in body
+    with tenant_context(tenant_alpha):
+        assert WeeklyPeriod.objects.filter(pk=period.pk).exists()
+
+
+def test_offerings_are_created_with_prices_in_minor_units(owner, alpha_host, tenant_alpha):
+    response = owner.post("/offerings/", {"kind": "individual", "title": "Intro", "price": "49.90",
+                                          "currency": "EUR", "duration_minutes": 30, "active": "on"},
+                          HTTP_HOST=alpha_host)
+    assert response.status_code == 302
+    with tenant_context(tenant_alpha):
+        offering = Offering.objects.get()
+        assert (offering.price_amount, offering.currency, offering.duration_minutes) == (4990, "EUR", 30)
+    yen = owner.post("/offerings/", {"kind": "individual", "title": "Yen", "price": "100.5", "currency": "JPY",
+                                     "duration_minutes": 30}, HTTP_HOST=alpha_host)
+    assert yen.status_code == 400 and "JPY has 0 decimal places." in yen.content.decode()
+    negative = owner.post("/offerings/", {"kind": "individual", "title": "Neg", "price": "-1", "currency": "USD",
+                                          "duration_minutes": 30}, HTTP_HOST=alpha_host)
+    assert negative.status_code == 400
+    with tenant_context(tenant_alpha):
+        assert Offering.objects.count() == 1
+    owner.post(f"/offerings/{offering.public_id}/copy/", HTTP_HOST=alpha_host)
+    owner.post(f"/offerings/{offering.public_id}/archive/", HTTP_HOST=alpha_host)
+    with tenant_context(tenant_alpha):
+        assert list(Offering.objects.values_list("title", flat=True)) == ["Intro (copy)"]
