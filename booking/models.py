@@ -270,3 +270,35 @@ class CallParticipant(models.Model):
     @property
     def price(self) -> Money:
         return Money(self.price_amount, self.currency)
+
+
+def _media_path(instance: OfferingMedia, filename: str) -> str:
+    ext = filename.rsplit(".", 1)[-1].lower()[:5] if "." in filename else "bin"
+    return f"offerings/{instance.offering.public_id}/{uuid.uuid4().hex}.{ext}"
+
+
+class OfferingMedia(models.Model):
+    """A group offering's cover image, gallery images and attached files (10 MB each)."""
+
+    class Kind(models.TextChoices):
+        COVER = "cover", "Cover image"
+        GALLERY = "gallery", "Gallery image"
+        FILE = "file", "Attached file"
+
+    offering = models.ForeignKey(Offering, on_delete=models.CASCADE, related_name="media")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    title = models.CharField(max_length=160, blank=True)
+    file = models.FileField(upload_to=_media_path)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(size__lte=10 * 1024 * 1024), name="offering_media_at_most_10mb"),
+            models.UniqueConstraint(fields=["offering"], condition=Q(kind="cover"), name="offering_one_cover"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.kind

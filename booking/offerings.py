@@ -136,3 +136,45 @@ def offering_duplicate(*, consultant: User, offering_id: str) -> Offering:
     fields = {f: getattr(original, f) for f in INDIVIDUAL_FIELDS}
     fields["title"] = f"{original.title} (copy)"[:160]
     return Offering.objects.create(consultant=consultant, kind=original.kind, **fields)
+
+
+@transaction.atomic
+def offering_media_add(*, consultant: User, offering_id: str, kind: str, upload, title: str = ""):
+    """Cover and gallery take JPEG/PNG/WebP; attached files take PDF or images. A new cover replaces the old."""
+    from django.core.exceptions import ValidationError
+
+    from booking.models import OfferingMedia
+    from core.uploads import document_validate, image_validate
+
+    offering = access_own_offering(consultant=consultant, offering_id=offering_id, for_update=True)
+    if offering.kind != Offering.Kind.GROUP:
+        raise Conflict("Images and files belong to group calls.")
+    if kind not in OfferingMedia.Kind.values:
+        raise InvalidInput("Choose cover, gallery or file.")
+    try:
+        content_type = document_validate(upload) if kind == OfferingMedia.Kind.FILE else image_validate(upload)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages)) from None
+    if kind == OfferingMedia.Kind.COVER:
+        for old in OfferingMedia.objects.filter(offering=offering, kind=kind):
+            name, storage = old.file.name, old.file.storage
+            old.delete()
+            transaction.on_commit(lambda n=name, s=storage: s.delete(n))
+    media = OfferingMedia(offering=offering, kind=kind, title=title.strip()[:160], content_type=content_type,
+                          size=upload.size)
+    media.file.save(upload.name or kind, upload, save=False)
+    media.save()
+    return media
+
+
+@transaction.atomic
+def offering_media_remove(*, consultant: User, offering_id: str, media_id: int) -> None:
+    from booking.models import OfferingMedia
+
+    offering = access_own_offering(consultant=consultant, offering_id=offering_id)
+    media = OfferingMedia.objects.filter(offering=offering, pk=media_id).first()
+    if media is None:
+        raise NotFound("No such file.")
+    name, storage = media.file.name, media.file.storage
+    media.delete()
+    transaction.on_commit(lambda: storage.delete(name))

@@ -16,4 +16,7 @@ urlpatterns = [
     path("offerings/<str:offering_id>/", workspace.offering_edit, name="offering_edit"),
     path("offerings/<str:offering_id>/copy/", workspace.offering_copy, name="offering_copy"),
     path("offerings/<str:offering_id>/archive/", workspace.offering_remove, name="offering_archive"),
+    path("offerings/<str:offering_id>/media/", workspace.offering_media_upload, name="offering_media"),
+    path("offerings/<str:offering_id>/media/<int:media_id>/delete/", workspace.offering_media_delete,
+         name="offering_media_delete"),
 ]

@@ -23,8 +23,15 @@ from booking.availability import (
     weekly_period_add,
     weekly_period_remove,
 )
-from booking.models import DateOverride, Offering, Vacation, WeeklyPeriod
-from booking.offerings import offering_archive, offering_create, offering_duplicate, offering_update
+from booking.models import DateOverride, Offering, OfferingMedia, Vacation, WeeklyPeriod
+from booking.offerings import (
+    offering_archive,
+    offering_create,
+    offering_duplicate,
+    offering_media_add,
+    offering_media_remove,
+    offering_update,
+)
 from booking.timefmt import WEEKDAYS, format_minute
 from core.choices import currency_choices
 from core.exceptions import ApplicationError
@@ -231,8 +238,44 @@ def offering_edit(request: HttpRequest, offering_id: str) -> HttpResponse:
         else:
             messages.success(request, "Saved. Calls booked before keep what was bought.")
             return redirect("booking_workspace:offerings")
-    return render(request, "booking/workspace/offering_edit.html", {"form": form, "offering": offering},
-                  status=400 if request.method == "POST" else 200)
+    return render(request, "booking/workspace/offering_edit.html", {
+        "form": form, "offering": offering, "media": offering.media.all(),
+        "media_kinds": OfferingMedia.Kind.choices,
+    }, status=400 if request.method == "POST" else 200)
+
+
+@consultant_required
+@require_POST
+def offering_media_upload(request: HttpRequest, offering_id: str) -> HttpResponse:
+    upload = request.FILES.get("file")
+    ok, message = False, "Choose a file."
+    if upload is not None:
+        try:
+            offering_media_add(consultant=request.user, offering_id=offering_id,
+                               kind=request.POST.get("kind", ""), upload=upload, title=request.POST.get("title", ""))
+            ok, message = True, "Uploaded."
+        except ApplicationError as exc:
+            if exc.http_status == 404:
+                raise Http404 from None
+            message = exc.message
+    back = f"/offerings/{offering_id}/"
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        from django.http import JsonResponse
+
+        return JsonResponse({"ok": ok, "redirect": back, "message": message} if ok else
+                            {"ok": False, "errors": {"file": [message]}}, status=200 if ok else 400)
+    (messages.success if ok else messages.error)(request, message)
+    return redirect(back)
+
+
+@consultant_required
+@require_POST
+def offering_media_delete(request: HttpRequest, offering_id: str, media_id: int) -> HttpResponse:
+    try:
+        offering_media_remove(consultant=request.user, offering_id=offering_id, media_id=media_id)
+    except ApplicationError:
+        raise Http404 from None
+    return redirect(f"/offerings/{offering_id}/")
 
 
 @consultant_required

@@ -101,3 +101,40 @@ def test_offerings_are_created_with_prices_in_minor_units(owner, alpha_host, ten
     owner.post(f"/offerings/{offering.public_id}/archive/", HTTP_HOST=alpha_host)
     with tenant_context(tenant_alpha):
         assert list(Offering.objects.values_list("title", flat=True)) == ["Intro (copy)"]
+
+
+def test_group_offering_images_and_files(owner, client, alpha_host, tenant_alpha):
+    import io
+    from datetime import timedelta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+    from PIL import Image
+
+    from booking.models import OfferingMedia
+
+    start = (timezone.now() + timedelta(days=5)).strftime("%Y-%m-%dT10:00")
+    end = (timezone.now() + timedelta(days=5)).strftime("%Y-%m-%dT12:00")
+    response = owner.post("/offerings/", {"kind": "group", "title": "Workshop", "price": "10", "currency": "USD",
+                                          "start_at": start, "end_at": end, "capacity": 10, "active": "on"},
+                          HTTP_HOST=alpha_host)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    with tenant_context(tenant_alpha):
+        group = Offering.objects.get(kind="group")
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 400), (200, 80, 40)).save(buffer, "JPEG")
+    url = f"/offerings/{group.public_id}/media/"
+    assert owner.post(url, {"kind": "cover", "file": SimpleUploadedFile("c.jpg", buffer.getvalue())},
+                      HTTP_HOST=alpha_host, HTTP_X_REQUESTED_WITH="XMLHttpRequest").status_code == 200
+    fake = owner.post(url, {"kind": "gallery", "file": SimpleUploadedFile("g.jpg", b"not an image")},
+                      HTTP_HOST=alpha_host, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+    assert fake.status_code == 400 and "not a JPEG, PNG or WebP image" in fake.json()["errors"]["file"][0]
+    big = owner.post(url, {"kind": "file", "file": SimpleUploadedFile("b.pdf", b"%PDF-" + b"0" * (10 * 2**20))},
+                     HTTP_HOST=alpha_host, HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+    assert big.status_code == 400 and "the limit is 10 MB" in big.json()["errors"]["file"][0]
+    assert owner.post(url, {"kind": "file", "title": "Agenda", "file": SimpleUploadedFile("a.pdf", b"%PDF-1.7")},
+                      HTTP_HOST=alpha_host, HTTP_X_REQUESTED_WITH="XMLHttpRequest").status_code == 200
+    with tenant_context(tenant_alpha):
+        assert sorted(OfferingMedia.objects.values_list("kind", flat=True)) == ["cover", "file"]
+    page = client.get(f"/book/{group.public_id}/?tz=UTC", HTTP_HOST=alpha_host).content.decode()
+    assert 'class="cover"' in page and "Agenda" in page
