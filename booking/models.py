@@ -228,6 +228,10 @@ class Call(models.Model):
     def __str__(self) -> str:
         return f"{self.title} at {self.start_at:%Y-%m-%d %H:%M}"
 
+    @property
+    def price(self) -> Money:
+        return Money(self.price_amount, self.currency)
+
 
 class CallParticipant(models.Model):
     """A client's booking: one person (and their seats) on a call."""

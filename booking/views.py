@@ -36,7 +36,7 @@ def _zone(request: HttpRequest, fallback: str) -> str:
     return tz if tz in time_zones() else fallback
 
 
-def _week_start(request: HttpRequest, tz: str) -> date:
+def week_start(request: HttpRequest, tz: str) -> date:
     today = timezone.now().astimezone(ZoneInfo(tz)).date()
     try:
         start = date.fromisoformat(request.GET.get("from", ""))
@@ -45,7 +45,7 @@ def _week_start(request: HttpRequest, tz: str) -> date:
     return max(start, today)
 
 
-def _slots_by_day(offering: Offering, first: date, tz: str, exclude_call_id: int | None = None):
+def slots_by_day(offering: Offering, first: date, tz: str, exclude_call_id: int | None = None):
     zone = ZoneInfo(tz)
     slots = offering_slots(offering=offering, start=first, end=first + timedelta(days=DAYS_SHOWN - 1),
                            time_zone=tz, now=timezone.now(), exclude_call_id=exclude_call_id)
@@ -84,7 +84,7 @@ def book(request: HttpRequest, offering_id: str) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             return redirect(f"/bookings/{booked.participant.public_id}/?token={booked.manage_token}")
-    first = _week_start(request, tz)
+    first = week_start(request, tz)
     context = {
         "offering": offering, "form": form, "tz": tz, "zones": time_zone_choices(), "first": first,
         "previous": first - timedelta(days=DAYS_SHOWN), "next": first + timedelta(days=DAYS_SHOWN),
@@ -92,7 +92,7 @@ def book(request: HttpRequest, offering_id: str) -> HttpResponse:
         "selected": request.POST.get("start", ""),
     }
     if offering.kind == Offering.Kind.INDIVIDUAL:
-        context["days"] = _slots_by_day(offering, first, tz)
+        context["days"] = slots_by_day(offering, first, tz)
     else:
         context["seats_left"] = next((o.seats_left for o in offering_public_list(now=timezone.now())
                                       if o.pk == offering.pk), 0)
@@ -135,5 +135,5 @@ def manage(request: HttpRequest, booking_id: str) -> HttpResponse:
     context = {"participant": participant, "call": call, "tz": tz, "token": token,
                "cancel_form": cancel_form, "reschedule_form": reschedule_form}
     if participant.status != "canceled" and call.kind == Offering.Kind.INDIVIDUAL and call.start_at > timezone.now():
-        context["days"] = _slots_by_day(call.offering, _week_start(request, tz), tz, exclude_call_id=call.pk)
+        context["days"] = slots_by_day(call.offering, week_start(request, tz), tz, exclude_call_id=call.pk)
     return render(request, "booking/manage.html", context)

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.access import consultant_required
+from accounts.access import consultant_required, member_required, owner_required
 from booking.availability import (
     PeriodIn,
     override_remove,
@@ -32,7 +32,9 @@ from booking.offerings import (
     offering_media_remove,
     offering_update,
 )
+from booking.services import booking_settings, call_cancel_by_host, call_reschedule_by_host
 from booking.timefmt import WEEKDAYS, format_minute
+from booking.views import slots_by_day, week_start
 from core.choices import currency_choices
 from core.exceptions import ApplicationError
 
@@ -298,3 +300,77 @@ def offering_remove(request: HttpRequest, offering_id: str) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
     return redirect("booking_workspace:offerings")
+
+
+# --- calls --------------------------------------------------------------------
+
+
+def _access_visible_call(user, call_id: str):
+    """A call of a consultant ``user`` may see (own, any for the owner, assigned for an assistant)."""
+    from accounts.selectors import consultants_visible_to
+    from booking.models import Call
+    from core.exceptions import parse_public_id
+
+    try:
+        public_id = parse_public_id(call_id)
+    except ApplicationError:
+        raise Http404 from None
+    call = Call.objects.select_related("consultant__profile", "offering").prefetch_related("participants") \
+        .filter(public_id=public_id, consultant__in=consultants_visible_to(user=user)).first()
+    if call is None:
+        raise Http404
+    return call
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def call_detail(request: HttpRequest, call_id: str) -> HttpResponse:
+    call = _access_visible_call(request.user, call_id)
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "cancel":
+                call_cancel_by_host(consultant=call.consultant, call_id=call_id,
+                                    reason=request.POST.get("reason", ""))
+                messages.success(request, "The call is canceled; the client will be told.")
+            elif request.POST.get("action") == "reschedule":
+                call_reschedule_by_host(consultant=call.consultant, call_id=call_id,
+                                        start=datetime.fromisoformat(request.POST.get("start", "")))
+                messages.success(request, "The call has a new time.")
+        except ValueError:
+            messages.error(request, "Choose one of the times shown.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        return redirect(request.path)
+    tz = call.consultant.profile.time_zone
+    context = {"call": call, "tz": tz}
+    if call.status in ("pending_payment", "confirmed") and call.kind == "individual" \
+            and call.start_at > timezone.now():
+        context["days"] = slots_by_day(call.offering, week_start(request, tz), tz, exclude_call_id=call.pk)
+    return render(request, "booking/workspace/call.html", context)
+
+
+# --- the tenant's booking rules (owner) -----------------------------------------------
+
+
+class BookingSettingsForm(forms.Form):
+    hold_minutes = forms.IntegerField(
+        min_value=30, max_value=24 * 60, label="Hold unpaid bookings for (minutes)",
+        help_text="At least 30: payment pages cannot expire sooner.")
+    client_change_cutoff_hours = forms.IntegerField(
+        min_value=0, max_value=24 * 30, label="Clients may change or cancel until (hours before the call)")
+
+
+@owner_required
+@require_http_methods(["GET", "POST"])
+def booking_settings_view(request: HttpRequest) -> HttpResponse:
+    current = booking_settings()
+    form = BookingSettingsForm(request.POST or None, initial={
+        "hold_minutes": current.hold_minutes, "client_change_cutoff_hours": current.client_change_cutoff_hours})
+    if request.method == "POST" and form.is_valid():
+        current.hold_minutes = form.cleaned_data["hold_minutes"]
+        current.client_change_cutoff_hours = form.cleaned_data["client_change_cutoff_hours"]
+        current.save(update_fields=["hold_minutes", "client_change_cutoff_hours"])
+        messages.success(request, "Booking rules saved.")
+        return redirect(request.path)
+    return render(request, "booking/workspace/settings.html", {"form": form},
+                  status=400 if request.method == "POST" else 200)

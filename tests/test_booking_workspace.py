@@ -138,3 +138,57 @@ def test_group_offering_images_and_files(owner, client, alpha_host, tenant_alpha
         assert sorted(OfferingMedia.objects.values_list("kind", flat=True)) == ["cover", "file"]
     page = client.get(f"/book/{group.public_id}/?tz=UTC", HTTP_HOST=alpha_host).content.decode()
     assert 'class="cover"' in page and "Agenda" in page
+
+
+def test_host_and_assigned_assistant_manage_calls_from_the_workspace(client, alpha_host, login, make_member,
+                                                                     tenant_alpha):
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from accounts.models import User
+    from accounts.services.people import assistant_assign
+    from booking.availability import PeriodIn, availability_replace
+    from booking.models import Call
+    from booking.services import BookingRequest, booking_create
+
+    cora = make_member(tenant_alpha, "consultant", "cora@alpha.example", "Cora")
+    ann = make_member(tenant_alpha, "assistant", "ann@alpha.example", "Ann")
+    make_member(tenant_alpha, "assistant", "al@alpha.example", "Al")
+    with tenant_context(tenant_alpha):
+        availability_replace(consultant=cora, time_zone="UTC",
+                             weekly=[(d, PeriodIn("09:00", "17:00")) for d in range(7)], overrides=[])
+        from booking.offerings import offering_create
+
+        offering = offering_create(consultant=cora, kind="individual", data={
+            "title": "Session", "duration_minutes": 60, "price_amount": 0, "min_notice_minutes": 0})
+        start = (timezone.now() + timedelta(days=3)).astimezone(ZoneInfo("UTC")).replace(
+            hour=10, minute=0, second=0, microsecond=0)
+        booking_create(request=BookingRequest(offering_id=str(offering.public_id), start=start, name="Kim",
+                                              email="kim@client.example"))
+        call = Call.objects.get()
+        assistant_assign(actor=User.objects.get(email="alice@alpha.example"), assistant=ann, consultants=[cora])
+    url = f"/calls/{call.public_id}/"
+    login(client, alpha_host, "al@alpha.example")  # not assigned to Cora
+    assert client.get(url, HTTP_HOST=alpha_host).status_code == 404
+    client.logout()
+    login(client, alpha_host, "ann@alpha.example")
+    page = client.get(url, HTTP_HOST=alpha_host).content.decode()
+    assert "Kim" in page and "Move the call" in page
+    client.post(url, {"action": "cancel", "reason": "Consultant ill"}, HTTP_HOST=alpha_host)
+    with tenant_context(tenant_alpha):
+        call.refresh_from_db()
+        assert (call.status, call.canceled_by, call.cancel_reason) == ("canceled", "host", "Consultant ill")
+
+
+def test_booking_rules_are_owner_only_and_validated(owner, client, alpha_host, tenant_alpha):
+    from booking.models import BookingSettings
+
+    assert owner.post("/settings/booking/", {"hold_minutes": 10, "client_change_cutoff_hours": 24},
+                      HTTP_HOST=alpha_host).status_code == 400
+    assert owner.post("/settings/booking/", {"hold_minutes": 45, "client_change_cutoff_hours": 12},
+                      HTTP_HOST=alpha_host).status_code == 302
+    with tenant_context(tenant_alpha):
+        rules = BookingSettings.objects.get()
+        assert (rules.hold_minutes, rules.client_change_cutoff_hours) == (45, 12)
