@@ -329,3 +329,83 @@ def test_unpaid_hold_is_released_by_the_periodic_task(api, schedule, tenant_alph
         assert participant.call.status == "canceled"
     assert not DueWork.objects.filter(schema_name="t_alpha").exists()
     assert start in [s["start"] for s in _slots(api, offering["id"], day)["slots"]]
+
+
+def _token_for(client, host, email, password):
+    return client.post("/api/v1/auth/token", {"email": email, "password": password},
+                       content_type="application/json", HTTP_HOST=host).json()["access"]
+
+
+def test_every_booking_endpoint_refuses_another_tenants_ids(api, schedule, client, beta_host):
+    from conftest import BETA_OWNER_PASSWORD
+
+    offering = _offering(api)
+    day = _next_weekday(1)
+    slots = _slots(api, offering["id"], day)["slots"]
+    booking_id, token = _manage(_book(api, offering["id"], slots[0]["start"]).json())
+    vacation = api.call("post", "/me/vacations", {"start_date": str(day + timedelta(days=20)),
+                                                  "end_date": str(day + timedelta(days=20))}).json()
+    call_id = api.call("get", "/me/calls?status=upcoming").json()["items"][0]["id"]
+    beta = {"HTTP_AUTHORIZATION": "Bearer " + _token_for(client, beta_host, "bob@beta.example", BETA_OWNER_PASSWORD)}
+
+    def on_beta(method, path, body=None, **extra):
+        kwargs = {"content_type": "application/json"} if body is not None else {}
+        return getattr(client, method)(f"/api/v1{path}", body, HTTP_HOST=beta_host, **kwargs, **extra)
+
+    assert on_beta("post", f"/bookings/{booking_id}/cancel?token={token}", {}).status_code == 404
+    assert on_beta("post", f"/bookings/{booking_id}/reschedule?token={token}",
+                   {"start": slots[1]["start"]}).status_code == 404
+    assert on_beta("post", "/bookings", {"offering_id": offering["id"], "start": slots[1]["start"], "name": "X",
+                                         "email": "x@x.example"}).status_code == 404
+    assert on_beta("patch", f"/me/offerings/{offering['id']}", {"title": "x"}, **beta).status_code == 404
+    assert on_beta("delete", f"/me/offerings/{offering['id']}", **beta).status_code == 404
+    assert on_beta("delete", f"/me/vacations/{vacation['id']}", **beta).status_code == 404
+    assert on_beta("post", f"/me/calls/{call_id}/cancel", {}, **beta).status_code == 404
+    assert on_beta("post", f"/me/calls/{call_id}/reschedule", {"start": slots[1]["start"]}, **beta).status_code == 404
+    assert on_beta("get", "/me/calls?status=upcoming", **beta).json() == {"items": [], "count": 0}
+    # Nothing changed on alpha.
+    assert api.call("get", "/me/calls?status=upcoming").json()["count"] == 1
+    assert len(api.call("get", "/me/vacations").json()) == 1
+
+
+def test_consultants_cannot_touch_each_others_offerings_or_calls(api, schedule, client, alpha_host, make_member,
+                                                                 tenant_alpha):
+    offering = _offering(api)
+    day = _next_weekday(1)
+    _book(api, offering["id"], _slots(api, offering["id"], day)["slots"][0]["start"])
+    call_id = api.call("get", "/me/calls?status=upcoming").json()["items"][0]["id"]
+    make_member(tenant_alpha, "consultant", "cora@alpha.example", "Cora")
+    cora = {"HTTP_AUTHORIZATION": "Bearer " + _token_for(client, alpha_host, "cora@alpha.example",
+                                                         "member-password-12")}
+    assert client.patch(f"/api/v1/me/offerings/{offering['id']}", {"title": "x"}, content_type="application/json",
+                        HTTP_HOST=alpha_host, **cora).status_code == 404
+    assert client.post(f"/api/v1/me/calls/{call_id}/cancel", {}, content_type="application/json",
+                       HTTP_HOST=alpha_host, **cora).status_code == 404
+
+
+def test_assistant_token_gets_403_on_consultant_endpoints(api, client, alpha_host, make_member, tenant_alpha):
+    make_member(tenant_alpha, "assistant", "ann@alpha.example", "Ann")
+    token = _token_for(client, alpha_host, "ann@alpha.example", "member-password-12")
+    response = client.get("/api/v1/me/offerings", HTTP_HOST=alpha_host, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 403 and "Only consultants" in response.json()["detail"]
+
+
+def test_slots_query_count_is_the_same_for_a_busy_calendar(api, schedule, tenant_alpha, django_assert_num_queries):
+    offering = _offering(api, duration_minutes=15, slot_step_minutes=15)
+    day = _next_weekday(1)
+    path = f"/offerings/{offering['id']}/slots?start={day}&end={day + timedelta(days=30)}"
+    # SET search_path, host, SET search_path, offering with consultant and profile, weekly periods,
+    # date overrides and their periods, vacations, calls.
+    queries = 8
+    with django_assert_num_queries(queries):
+        api.call("get", path, auth=False)
+    for slot in _slots(api, offering["id"], day)["slots"][:8]:
+        _book(api, offering["id"], slot["start"], email=f"{slot['start'][11:13]}{slot['start'][14:16]}@x.example")
+    with tenant_context(tenant_alpha):
+        from accounts.models import User
+        from booking.availability import vacation_add
+
+        vacation_add(consultant=User.objects.get(email="alice@alpha.example"), start_date=day + timedelta(days=5),
+                     end_date=day + timedelta(days=6), today=day)
+    with django_assert_num_queries(queries):
+        api.call("get", path, auth=False)
