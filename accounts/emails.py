@@ -1,10 +1,10 @@
 """Account emails (verification, invitation). Sent with Django's mail API over
-SMTP once the transaction that caused them commits."""
+SMTP by a Celery task queued once the transaction that caused them commits, so
+a slow or unreachable mail server never fails the request; the task retries."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 
@@ -16,8 +16,11 @@ def _from_address(site_name: str) -> str:
 def email_send_on_commit(*, to: str, subject: str, template: str, context: dict, site_name: str) -> None:
     """Render now (while the tenant's data is at hand), send after commit."""
     context = {**context, "site_name": site_name}
-    text = render_to_string(f"emails/{template}.txt", context)
-    html = render_to_string(f"emails/{template}.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, from_email=_from_address(site_name), to=[to])
-    message.attach_alternative(html, "text/html")
-    transaction.on_commit(lambda: message.send(fail_silently=False))
+    from accounts.tasks import email_send_task
+
+    message = {
+        "subject": subject, "from": _from_address(site_name), "to": [to],
+        "text": render_to_string(f"emails/{template}.txt", context),
+        "html": render_to_string(f"emails/{template}.html", context),
+    }
+    transaction.on_commit(lambda: email_send_task.delay(message))

@@ -112,7 +112,12 @@ def calls(request: HttpRequest) -> HttpResponse:
 
 
 def site_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/site_home.html", {"tenant": request.tenant})
+    from django.utils import timezone
+
+    from booking.selectors import offering_public_list
+
+    return render(request, "accounts/site_home.html", {
+        "tenant": request.tenant, "offerings": offering_public_list(now=timezone.now())[:12]})
 
 
 # --- Email verification -------------------------------------------------------------

@@ -131,3 +131,13 @@ def test_weak_new_password_is_refused(client, alpha_host, mailbox):
                            HTTP_HOST=alpha_host)
     assert response.status_code == 200
     assert "This password is too short" in response.content.decode()
+
+
+def test_an_unreachable_mail_server_is_retried_not_fatal(settings, mailbox):
+    from accounts.tasks import email_send_task
+
+    message = {"subject": "Hello", "from": "A <a@localhost>", "to": ["b@example.com"], "text": "Hi", "html": ""}
+    settings.EMAIL_PORT = 1  # nothing listens there
+    result = email_send_task.apply(args=[message], throw=False)
+    assert result.state == "RETRY"
+    assert len(mailbox) == 0

@@ -28,6 +28,7 @@ class Command(BaseCommand):
                 owner_email=DEMO_OWNER_EMAIL, owner_password=DEMO_OWNER_PASSWORD, source="seed",
                 plan=Plan.objects.filter(name="Agency").first(),  # room to invite consultants
             )
+        self._demo_bookable()
         if not User.objects.filter(email=STAFF_EMAIL).exists():
             User.objects.create_superuser(
                 email=STAFF_EMAIL, password=STAFF_PASSWORD, full_name="Platform Staff",
@@ -38,3 +39,22 @@ class Command(BaseCommand):
             f"{DEMO_OWNER_EMAIL} / {DEMO_OWNER_PASSWORD}\n"
             f"Staff console: {platform_url()}/console/  {STAFF_EMAIL} / {STAFF_PASSWORD}"
         )
+
+    def _demo_bookable(self) -> None:
+        """Weekday hours and a free intro call, so the demo site has something to book."""
+        from django_tenants.utils import schema_context
+
+        from booking.availability import PeriodIn, availability_replace
+        from booking.models import Offering
+        from booking.offerings import offering_create
+
+        with schema_context(f"t_{DEMO_SLUG}"):
+            owner = User.objects.get(email=DEMO_OWNER_EMAIL)
+            if Offering.objects.filter(consultant=owner).exists():
+                return
+            availability_replace(consultant=owner, time_zone="Europe/Kyiv",
+                                 weekly=[(day, PeriodIn("09:00", "17:00")) for day in range(5)], overrides=[])
+            offering_create(consultant=owner, kind="individual", data={
+                "title": "Intro call", "description": "A free first conversation about what you need.",
+                "duration_minutes": 30, "price_amount": 0, "currency": "USD", "min_notice_minutes": 120})
+        connection.set_schema_to_public()
