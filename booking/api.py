@@ -39,7 +39,7 @@ MAX_SLOT_DAYS = 62
 
 class Money(Schema):
     amount: int
-    currency: str
+    currency: str | None = None  # defaults to the consultant's currency
 
 
 def _iso(value: datetime) -> str:
@@ -235,7 +235,8 @@ def _offering_fields(payload: OfferingIn) -> dict:
     price = data.pop("price", None)
     if price is not None:
         data["price_amount"] = price["amount"]
-        data["currency"] = price["currency"]
+        if price.get("currency"):
+            data["currency"] = price["currency"]
     if "start" in data:
         data["start_at"] = _aware(data.pop("start"), "start")
     if "end" in data:

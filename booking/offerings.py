@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from booking.models import Call, Offering
+from booking.models import Offering
 from core.choices import currencies
 from core.exceptions import Conflict, InvalidInput, NotFound, parse_public_id
 
@@ -118,14 +118,12 @@ def offering_update(*, consultant: User, offering_id: str, data: dict, now: date
 
 @transaction.atomic
 def offering_archive(*, consultant: User, offering_id: str) -> None:
-    """Never a hard delete once anything was booked: calls keep pointing at it."""
+    """Offerings are archived, never deleted: booked calls keep pointing at them, and a
+    group call's seats stay accounted for. An archived offering takes no more bookings."""
     offering = access_own_offering(consultant=consultant, offering_id=offering_id, for_update=True)
-    if Call.objects.filter(offering=offering).exists():
-        offering.archived_at = timezone.now()
-        offering.active = False
-        offering.save(update_fields=["archived_at", "active", "updated_at"])
-    else:
-        offering.delete()
+    offering.archived_at = timezone.now()
+    offering.active = False
+    offering.save(update_fields=["archived_at", "active", "updated_at"])
 
 
 @transaction.atomic

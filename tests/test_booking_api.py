@@ -49,7 +49,7 @@ def schedule(api):
 
 def _offering(api, **changes):
     body = {"kind": "individual", "title": "Tax review", "duration_minutes": 15,
-            "price": {"amount": 0, "currency": "USD"}, "min_notice_minutes": 60} | changes
+            "price": {"amount": 0}, "min_notice_minutes": 60} | changes
     response = api.call("post", "/me/offerings", body)
     assert response.status_code == 201, response.content
     return response.json()
@@ -65,6 +65,17 @@ def _book(api, offering_id, start, **changes):
     body = {"offering_id": offering_id, "start": start, "name": "Carla Client", "email": "carla@client.example",
             "timezone": "America/New_York"} | changes
     return api.call("post", "/bookings", body, auth=False)
+
+
+def test_offering_defaults(api):
+    created = _offering(api)
+    assert created["price"] == {"amount": 0, "currency": "USD"}  # the consultant's currency
+    assert (created["buffer_before_minutes"], created["buffer_after_minutes"], created["horizon_days"],
+            created["slot_step_minutes"], created["active"]) == (0, 0, 60, 15, True)
+    bare = api.call("post", "/me/offerings", {"kind": "individual", "title": "Bare", "duration_minutes": 45,
+                                               "price": {"amount": 100, "currency": "EUR"}}).json()
+    assert bare["min_notice_minutes"] == 240 and bare["price"] == {"amount": 100, "currency": "EUR"}
+    assert api.call("get", "/me/offerings").json()[0]["id"] in (created["id"], bare["id"])
 
 
 def test_the_eight_slot_case_through_the_api(api, schedule, tenant_alpha):

@@ -100,7 +100,9 @@ def test_offerings_are_created_with_prices_in_minor_units(owner, alpha_host, ten
     owner.post(f"/offerings/{offering.public_id}/copy/", HTTP_HOST=alpha_host)
     owner.post(f"/offerings/{offering.public_id}/archive/", HTTP_HOST=alpha_host)
     with tenant_context(tenant_alpha):
-        assert list(Offering.objects.values_list("title", flat=True)) == ["Intro (copy)"]
+        assert list(Offering.objects.filter(archived_at__isnull=True).values_list("title", flat=True)) == [
+            "Intro (copy)"]
+        assert Offering.objects.get(title="Intro").active is False
 
 
 def test_group_offering_images_and_files(owner, client, alpha_host, tenant_alpha):
