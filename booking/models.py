@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Func, Q
 
 from core.money import Money
+from core.uploads import safe_extension
 
 
 class TsTzRange(Func):
@@ -277,8 +278,7 @@ class CallParticipant(models.Model):
 
 
 def _media_path(instance: OfferingMedia, filename: str) -> str:
-    ext = filename.rsplit(".", 1)[-1].lower()[:5] if "." in filename else "bin"
-    return f"offerings/{instance.offering.public_id}/{uuid.uuid4().hex}.{ext}"
+    return f"offerings/{instance.offering.public_id}/{uuid.uuid4().hex}.{safe_extension(filename, 'bin')}"
 
 
 class OfferingMedia(models.Model):

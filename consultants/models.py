@@ -9,10 +9,11 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
+from core.uploads import safe_extension
+
 
 def _photo_path(instance: Profile, filename: str) -> str:
-    ext = filename.rsplit(".", 1)[-1].lower()[:5] if "." in filename else "img"
-    return f"profiles/{instance.user_id}/photo-{uuid.uuid4().hex[:12]}.{ext}"
+    return f"profiles/{instance.user_id}/photo-{uuid.uuid4().hex[:12]}.{safe_extension(filename, 'img')}"
 
 
 def _rendition_path(instance: Profile, filename: str) -> str:
@@ -20,7 +21,7 @@ def _rendition_path(instance: Profile, filename: str) -> str:
 
 
 def _certificate_path(instance: Certificate, filename: str) -> str:
-    ext = filename.rsplit(".", 1)[-1].lower()[:5] if "." in filename else "bin"
+    ext = safe_extension(filename, "bin")
     return f"profiles/{instance.profile.user_id}/certificates/{uuid.uuid4().hex}.{ext}"
 
 

@@ -56,3 +56,11 @@ def document_validate(upload: UploadedFile) -> str:
         if exc.code == "too_large":
             raise
         raise ValidationError("Upload a PDF, JPEG, PNG or WebP file.", code="unsupported_document") from None
+
+
+def safe_extension(filename: str, default: str) -> str:
+    """The lower-case extension of an uploaded file's name for storage paths (letters and digits only).
+    The content is what gets validated; the name is only kept as a hint for browsers."""
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    ext = "".join(ch for ch in ext if ch.isascii() and ch.isalnum())[:5]
+    return ext or default
