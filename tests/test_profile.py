@@ -203,3 +203,19 @@ def test_owner_has_a_profile_from_sign_up(tenant_alpha):
     with tenant_context(tenant_alpha):
         profile = User.objects.get(email="alice@alpha.example").profile
     assert (profile.slug, profile.currency, profile.time_format) == ("alice-alpha", "USD", "24h")
+
+
+def test_people_from_before_profiles_existed_get_one(tenant_alpha):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("consultants.migrations.0002_profiles_for_existing_consultants")
+    with tenant_context(tenant_alpha):
+        old = User.objects.create_user(email="old@alpha.example", password="x" * 12, full_name="Alice Alpha",
+                                       role=User.Role.CONSULTANT)
+        helper = User.objects.create_user(email="as@alpha.example", password="x" * 12, full_name="Assistant",
+                                          role=User.Role.ASSISTANT)
+        migration.create_missing_profiles(apps, None)
+        assert Profile.objects.get(user=old).slug == "alice-alpha-2"  # the owner has "alice-alpha"
+        assert not Profile.objects.filter(user=helper).exists()
