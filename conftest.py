@@ -235,3 +235,70 @@ def login():
         return client
 
     return do
+
+
+@pytest.fixture(scope="session")
+def live_server_url():
+    """The whole app served over real HTTP on loopback (threads, own database connections).
+
+    The emulators in ``sandbox/`` are reached through it by the real client libraries. Rows
+    a test leaves uncommitted are invisible to it: tests that need the app to see their data
+    commit through a tenant of their own (see ``test_booking_concurrency``)."""
+    import socket
+    import threading
+
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    from django.db import connections as db_connections
+
+    django_app = get_wsgi_application()
+
+    def app(environ, start_response):
+        # Each request has its own thread: close its connections so the test database can be dropped.
+        try:
+            yield from django_app(environ, start_response)
+        finally:
+            db_connections.close_all()
+
+    server = ThreadedWSGIServer(("127.0.0.1", port), QuietHandler, allow_reuse_address=True)
+    server.set_app(app)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://localhost:{port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def webhook_receiver(settings):
+    """A loopback HTTP endpoint that keeps what is posted to it; the emulators deliver webhooks here."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            received.append({"body": body, "headers": dict(self.headers)})
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.STRIPE_WEBHOOK_URL = f"http://127.0.0.1:{server.server_address[1]}/webhooks/stripe"
+    yield received
+    server.shutdown()
+    server.server_close()

@@ -48,6 +48,7 @@ SHARED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "channels",
+    "sandbox",
 ]
 
 TENANT_APPS = [
@@ -242,6 +243,16 @@ WAGTAILADMIN_BASE_URL = f"{PUBLIC_URL_SCHEME}://{PLATFORM_DOMAIN}"
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 
 HEALTH_CHECK_TIMEOUT = 2.0
+
+# --- Stripe ----------------------------------------------------------------------
+# With no STRIPE_SECRET_KEY the local emulator (sandbox/) is mounted on the platform
+# host and used instead; nothing else in the product changes.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_EMULATED = not STRIPE_SECRET_KEY
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "whsec_consultio_local_emulator")
+STRIPE_WEBHOOK_URL = env_str(
+    "STRIPE_WEBHOOK_URL", f"{PUBLIC_URL_SCHEME}://{PLATFORM_DOMAIN}:{PUBLIC_URL_PORT}/webhooks/stripe"
+    if STRIPE_EMULATED else "")
 
 LOGGING = {
     "version": 1,

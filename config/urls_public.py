@@ -1,5 +1,6 @@
 """URLs of the platform host (the public schema)."""
 
+from django.conf import settings
 from django.urls import include, path
 
 from core import devmail
@@ -14,3 +15,6 @@ urlpatterns = [
     path("dev/mail/", devmail.mail_list, name="dev_mail"),
     path("dev/mail/<str:name>/", devmail.mail_detail, name="dev_mail_detail"),
 ]
+
+if settings.STRIPE_EMULATED:
+    urlpatterns.append(path("sandbox/", include("sandbox.urls")))

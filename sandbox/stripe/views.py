@@ -1,0 +1,175 @@
+"""HTTP face of the Stripe emulator: ``/sandbox/stripe/v1/...`` speaks Stripe's API
+(form-encoded in, JSON out, Bearer secret key, Idempotency-Key), and the hosted
+pages stand in for Stripe's own (onboarding)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import wraps
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+
+from sandbox.models import StripeIdempotentRequest
+from sandbox.stripe import store
+from sandbox.stripe.encoding import EncodingError, decode_form
+from sandbox.stripe.store import StripeError
+
+
+def api(view):
+    """Authentication, decoding, errors and idempotency, as Stripe does them."""
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        auth = request.headers.get("Authorization", "")
+        key = auth.removeprefix("Bearer ").strip()
+        if not key.startswith(("sk_test_", "rk_test_")):
+            return JsonResponse(StripeError(401, "invalid_request_error",
+                                            f"Invalid API Key provided: {key[:8]}****").body, status=401)
+        try:
+            params = decode_form(request.body.decode()) if request.method == "POST" else decode_form(
+                request.META.get("QUERY_STRING", ""))
+        except (EncodingError, UnicodeDecodeError) as exc:
+            return JsonResponse(StripeError(400, "invalid_request_error", str(exc)).body, status=400)
+        idem_key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
+        request_hash = hashlib.sha256(f"{request.path}\n{request.body!r}".encode()).hexdigest()
+        if idem_key:
+            previous = StripeIdempotentRequest.objects.filter(key=idem_key).first()
+            if previous is not None:
+                if previous.request_hash != request_hash:
+                    return JsonResponse(StripeError(
+                        400, "idempotency_error",
+                        "Keys for idempotent requests can only be used with the same parameters they were first "
+                        f"used with. Try using a key other than '{idem_key}' if you meant to execute a different "
+                        "request.").body, status=400)
+                response = JsonResponse(previous.body, status=previous.status)
+                response["Idempotent-Replayed"] = "true"
+                return response
+        try:
+            with transaction.atomic():
+                status, body = view(request, params, *args, **kwargs)
+                if idem_key:
+                    StripeIdempotentRequest.objects.create(key=idem_key, path=request.path,
+                                                           request_hash=request_hash, status=status, body=body)
+        except StripeError as exc:
+            status, body = exc.status, exc.body
+        except IntegrityError:  # the same key raced in twice: the first one wins
+            previous = StripeIdempotentRequest.objects.get(key=idem_key)
+            status, body = previous.status, previous.body
+        response = JsonResponse(body, status=status)
+        response["Request-Id"] = store.new_id("req")
+        return response
+
+    return wrapped
+
+
+def _required(params: dict, name: str) -> str:
+    value = params.get(name)
+    if value in (None, ""):
+        raise StripeError(400, "invalid_request_error", f"Missing required param: {name}.",
+                          code="parameter_missing", param=name)
+    return value
+
+
+# --- accounts -------------------------------------------------------------------
+
+ONBOARDING_DUE = ["business_profile.url", "external_account", "individual.first_name", "individual.last_name",
+                  "tos_acceptance.date"]
+
+
+@api
+def accounts(request: HttpRequest, params: dict):
+    if request.method != "POST":
+        raise StripeError(405, "invalid_request_error", "Unrecognized request URL (GET: /v1/accounts).")
+    account_type = params.get("type", "express")
+    if account_type not in ("express", "standard", "custom"):
+        raise StripeError(400, "invalid_request_error", f"Invalid type: {account_type}", param="type")
+    account = {
+        "id": store.new_id("acct"), "object": "account", "type": account_type, "created": store.now(),
+        "country": params.get("country", "US"), "default_currency": params.get("default_currency", "usd"),
+        "email": params.get("email"), "metadata": params.get("metadata", {}),
+        "charges_enabled": False, "payouts_enabled": False, "details_submitted": False,
+        "capabilities": {name: "inactive" for name in (params.get("capabilities") or {})},
+        "requirements": {"currently_due": ONBOARDING_DUE, "eventually_due": ONBOARDING_DUE, "past_due": [],
+                         "disabled_reason": "requirements.past_due"},
+    }
+    return 200, store.save(account)
+
+
+@api
+def account_detail(request: HttpRequest, params: dict, account_id: str):
+    return 200, store.get(account_id, "account")
+
+
+@api
+def account_links(request: HttpRequest, params: dict):
+    account_id = _required(params, "account")
+    store.get(account_id, "account", param="account")
+    link_type = _required(params, "type")
+    if link_type not in ("account_onboarding", "account_update"):
+        raise StripeError(400, "invalid_request_error", f"Invalid type: {link_type}", param="type")
+    link_id = store.new_id("acctlink")
+    link = {
+        "id": link_id, "object": "account_link", "created": store.now(), "expires_at": store.now() + 300,
+        "url": request.build_absolute_uri(f"/sandbox/stripe/onboarding/{link_id}/"),
+        "account": account_id, "return_url": _required(params, "return_url"),
+        "refresh_url": _required(params, "refresh_url"),
+    }
+    store.save(link)
+    public = {k: link[k] for k in ("object", "created", "expires_at", "url")}
+    return 200, public
+
+
+def onboarding_finish(account_id: str, outcome: str) -> dict:
+    """What finishing ("complete") or leaving ("abandon") the hosted onboarding does."""
+    account = store.get(account_id, "account")
+    if outcome == "complete":
+        account.update(charges_enabled=True, payouts_enabled=True, details_submitted=True,
+                       capabilities={name: "active" for name in account["capabilities"]} or {},
+                       requirements={"currently_due": [], "eventually_due": [], "past_due": [],
+                                     "disabled_reason": None})
+    elif outcome == "abandon":
+        account["details_submitted"] = False
+    else:
+        raise StripeError(400, "invalid_request_error", "outcome must be “complete” or “abandon”.",
+                          param="outcome")
+    store.save(account)
+    store.event_emit("account.updated", account, account=account_id)
+    return account
+
+
+@csrf_exempt
+def onboarding_page(request: HttpRequest, link_id: str) -> HttpResponse:
+    try:
+        link = store.get(link_id, "account_link")
+    except StripeError:
+        return HttpResponse("This onboarding link does not exist.", status=404)
+    if link["expires_at"] < store.now():
+        return redirect(link["refresh_url"])
+    if request.method == "POST":
+        outcome = request.POST.get("outcome", "")
+        with transaction.atomic():
+            onboarding_finish(link["account"], outcome)
+        return redirect(link["return_url"])
+    return render(request, "sandbox/stripe_onboarding.html", {"link": link})
+
+
+@csrf_exempt
+def onboarding_script(request: HttpRequest, account_id: str) -> HttpResponse:
+    """For scripts and tests: ``POST {"outcome": "complete"|"abandon"}`` does what the hosted page does."""
+    if request.method != "POST":
+        return JsonResponse({"error": {"type": "invalid_request_error", "message": "Use POST."}}, status=405)
+    try:
+        outcome = json.loads(request.body or b"{}").get("outcome", "")
+        with transaction.atomic():
+            account = onboarding_finish(account_id, outcome)
+    except (ValueError, AttributeError):
+        return JsonResponse({"error": {"type": "invalid_request_error", "message": "Send a JSON object."}},
+                            status=400)
+    except StripeError as exc:
+        return JsonResponse(exc.body, status=exc.status)
+    return JsonResponse(account)
