@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox.models import StripeIdempotentRequest
-from sandbox.stripe import store
+from sandbox.stripe import checkout, store
 from sandbox.stripe.encoding import EncodingError, decode_form
 from sandbox.stripe.store import StripeError
 
@@ -173,3 +173,73 @@ def onboarding_script(request: HttpRequest, account_id: str) -> HttpResponse:
     except StripeError as exc:
         return JsonResponse(exc.body, status=exc.status)
     return JsonResponse(account)
+
+
+# --- checkout -------------------------------------------------------------------
+
+
+@api
+def checkout_sessions(request: HttpRequest, params: dict):
+    if request.method != "POST":
+        raise StripeError(405, "invalid_request_error", "Unrecognized request URL (GET: /v1/checkout/sessions).")
+    hosted = request.build_absolute_uri("/sandbox/stripe/checkout/SESSION_ID/")
+    return 200, checkout.public(checkout.session_create(params, hosted))
+
+
+@api
+def checkout_session_detail(request: HttpRequest, params: dict, session_id: str):
+    return 200, checkout.public(checkout.session_get(session_id))
+
+
+@api
+def checkout_session_expire(request: HttpRequest, params: dict, session_id: str):
+    return 200, checkout.public(checkout.session_expire(checkout.session_get(session_id)))
+
+
+@api
+def payment_intent_detail(request: HttpRequest, params: dict, intent_id: str):
+    return 200, store.get(intent_id, "payment_intent")
+
+
+@api
+def charge_detail(request: HttpRequest, params: dict, charge_id: str):
+    return 200, store.get(charge_id, "charge")
+
+
+@csrf_exempt
+def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
+    """Stands in for Stripe's hosted checkout page."""
+    try:
+        session = checkout.session_get(session_id)
+    except StripeError:
+        return HttpResponse("This payment page does not exist.", status=404)
+    error = None
+    if request.method == "POST" and session["status"] == "open":
+        try:
+            with transaction.atomic():
+                session = checkout.session_pay(session, request.POST.get("card", ""))
+        except StripeError as exc:
+            error = exc.body["error"]["message"]
+        else:
+            return redirect(checkout.success_redirect(session))
+    return render(request, "sandbox/stripe_checkout.html", {
+        "session": session, "error": error,
+        "amount": f"{session['amount_total']} {session['currency'].upper()} (minor units)",
+    }, status=402 if error else 200)
+
+
+@csrf_exempt
+def checkout_pay_script(request: HttpRequest, session_id: str) -> HttpResponse:
+    """For scripts and tests: ``POST {"card": "4242424242424242"}`` pays as the hosted page would."""
+    if request.method != "POST":
+        return JsonResponse({"error": {"type": "invalid_request_error", "message": "Use POST."}}, status=405)
+    try:
+        card = json.loads(request.body or b"{}").get("card", "")
+        with transaction.atomic():
+            session = checkout.session_pay(checkout.session_get(session_id), str(card))
+    except (ValueError, AttributeError):
+        return JsonResponse({"error": {"type": "invalid_request_error", "message": "Send a JSON object."}},
+                            status=400)
+    except StripeError as exc:
+        return JsonResponse(exc.body, status=exc.status)
+    return JsonResponse({"status": "complete", "redirect_url": checkout.success_redirect(session)})
