@@ -30,13 +30,15 @@ from django.db import connection
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_files_and_keys():
-    """Keep the suite's uploaded files and Redis keys apart from a running `make dev`."""
+    """Keep the suite's uploaded files, Redis keys and webhooks apart from a running `make dev`."""
     import shutil
 
     from django.test import override_settings
 
     media = tempfile.mkdtemp(prefix="consultio-test-media-")
-    with override_settings(MEDIA_ROOT=media, REDIS_KEY_PREFIX=f"consultio-test-{os.getpid()}"):
+    # No webhook leaves the suite unless a test points it at its own receiver.
+    with override_settings(MEDIA_ROOT=media, REDIS_KEY_PREFIX=f"consultio-test-{os.getpid()}",
+                           STRIPE_WEBHOOK_URL=""):
         yield
     shutil.rmtree(media, ignore_errors=True)
 

@@ -3,7 +3,7 @@ Stripe's documented test cards (through the hosted page or the script endpoint).
 
 from __future__ import annotations
 
-from sandbox.stripe import store
+from sandbox.stripe import money, store
 from sandbox.stripe.store import StripeError
 
 CARD_OK = "4242424242424242"
@@ -127,6 +127,8 @@ def session_pay(session: dict, card: str) -> dict:
             "id": store.new_id("tr"), "object": "transfer", "created": now, "amount": session["amount_total"] - fee,
             "currency": session["currency"], "destination": intent_data["destination"], "source_transaction": charge_id,
             "reversed": False, "amount_reversed": 0, "metadata": {}})
+        money.balance_transaction_add(account=intent_data["destination"], amount=transfer["amount"],
+                                      currency=session["currency"], kind="payment", source=transfer["id"])
     store.save({
         "id": charge_id, "object": "charge", "created": now, "amount": session["amount_total"],
         "amount_captured": session["amount_total"], "amount_refunded": 0, "currency": session["currency"],

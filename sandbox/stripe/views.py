@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox.models import StripeIdempotentRequest
-from sandbox.stripe import checkout, store
+from sandbox.stripe import checkout, money, store
 from sandbox.stripe.encoding import EncodingError, decode_form
 from sandbox.stripe.store import StripeError
 
@@ -243,3 +243,43 @@ def checkout_pay_script(request: HttpRequest, session_id: str) -> HttpResponse:
     except StripeError as exc:
         return JsonResponse(exc.body, status=exc.status)
     return JsonResponse({"status": "complete", "redirect_url": checkout.success_redirect(session)})
+
+
+# --- money: refunds, balance, payouts -------------------------------------------------
+
+
+def _connected_account(request: HttpRequest) -> str:
+    account = request.headers.get("Stripe-Account", "")
+    if not account:
+        raise StripeError(400, "invalid_request_error",
+                          "This emulator keeps balances for connected accounts: send the Stripe-Account header.")
+    return account
+
+
+@api
+def refunds(request: HttpRequest, params: dict):
+    if request.method != "POST":
+        raise StripeError(405, "invalid_request_error", "Unrecognized request URL (GET: /v1/refunds).")
+    return 200, money.refund_create(params)
+
+
+@api
+def balance(request: HttpRequest, params: dict):
+    return 200, money.balance(_connected_account(request))
+
+
+@api
+def balance_transactions(request: HttpRequest, params: dict):
+    account = _connected_account(request)
+    store.get(account, "account")
+    txns = sorted((money.public_txn(t) for t in money._transactions(account)), key=lambda t: -t["created"])
+    return 200, {"object": "list", "url": "/v1/balance_transactions", "has_more": False, "data": txns}
+
+
+@api
+def payouts(request: HttpRequest, params: dict):
+    account = _connected_account(request)
+    if request.method == "POST":
+        return 200, money.public_payout(money.payout_create(account, params))
+    store.get(account, "account")
+    return 200, {"object": "list", "url": "/v1/payouts", "has_more": False, "data": money.payouts_list(account)}
