@@ -128,7 +128,8 @@ def _fresh_signin_counters():
     from core.redis import redis_client
 
     client = redis_client()
-    keys = list(client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:signin:*"))
+    keys = list(client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:signin:*")) + list(
+        client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:rate:*"))
     if keys:
         client.delete(*keys)
 

@@ -29,9 +29,16 @@ from accounts.services.invitations import (
     invitation_revoke,
 )
 from accounts.services.people import assistant_assign, member_revoke
-from accounts.services.throttle import signin_failure_record, signin_lockout, signin_success_record
+from accounts.services.throttle import (
+    request_allowed,
+    signin_failure_record,
+    signin_lockout,
+    signin_success_record,
+)
 from accounts.services.verification import VerificationInvalid, email_verify, verification_email_send
 from core.exceptions import ApplicationError
+
+RESETS_PER_ADDRESS = 5  # per 15 minutes
 
 
 def _address(request: HttpRequest) -> str:
@@ -286,6 +293,14 @@ class PasswordResetView(auth_views.PasswordResetView):
     html_email_template_name = "emails/password_reset.html"
     subject_template_name = "emails/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def post(self, request, *args, **kwargs):
+        if not request_allowed(scope="password-reset", address=_address(request), limit=RESETS_PER_ADDRESS):
+            return render(request, "accounts/message.html", {
+                "title": "Too many requests",
+                "message": "Too many password reset requests from your network. Try again in 15 minutes."},
+                status=429)
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         self.extra_email_context = {"site_name": self.request.tenant.name}

@@ -3,6 +3,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from accounts.services.throttle import request_allowed
 from tenants.forms import SignupForm
 from tenants.services import tenant_provision
 
@@ -11,8 +12,14 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "tenants/home.html")
 
 
+SIGNUPS_PER_ADDRESS = 10  # per 15 minutes
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and not request_allowed(
+            scope="signup", address=request.META.get("REMOTE_ADDR", "unknown"), limit=SIGNUPS_PER_ADDRESS):
+        return render(request, "tenants/signup_limited.html", status=429)
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -100,3 +100,29 @@ def test_success_resets_the_account_counter(client, alpha_host):
 def test_workspace_pages_need_sign_in(client, alpha_host, path):
     response = client.get(path, HTTP_HOST=alpha_host)
     assert response.status_code == 302 and response["Location"].startswith(f"/login/?next={path}")
+
+
+def test_password_reset_requests_are_limited_per_address(client, alpha_host, mailbox):
+    for _ in range(5):
+        ok = client.post("/password-reset/", {"email": OWNER}, HTTP_HOST=alpha_host, REMOTE_ADDR="10.3.3.3")
+        assert ok.status_code == 302
+    limited = client.post("/password-reset/", {"email": OWNER}, HTTP_HOST=alpha_host, REMOTE_ADDR="10.3.3.3")
+    assert limited.status_code == 429 and "Too many password reset requests" in limited.content.decode()
+    assert len(mailbox) == 5
+    other = client.post("/password-reset/", {"email": OWNER}, HTTP_HOST=alpha_host, REMOTE_ADDR="10.3.3.4")
+    assert other.status_code == 302
+
+
+def test_signups_are_limited_per_address(client, platform_host):
+    from tenants.models import Tenant
+
+    for i in range(10):
+        client.post("/signup/", {"name": "S", "slug": f"limit-{i}", "owner_name": "S",
+                                 "owner_email": f"s{i}@s.example", "owner_password": "limit-owner-pass-1"},
+                    HTTP_HOST=platform_host, REMOTE_ADDR="10.4.4.4")
+    limited = client.post("/signup/", {"name": "S", "slug": "limit-x", "owner_name": "S",
+                                       "owner_email": "sx@s.example", "owner_password": "limit-owner-pass-1"},
+                          HTTP_HOST=platform_host, REMOTE_ADDR="10.4.4.4")
+    assert limited.status_code == 429
+    assert not Tenant.objects.filter(slug="limit-x").exists()
+    assert Tenant.objects.filter(slug__startswith="limit-").count() == 10

@@ -80,3 +80,16 @@ def signin_failure_record(*, email: str, address: str) -> Lockout | None:
 def signin_success_record(*, email: str, address: str) -> None:
     account_key, _ = _keys(email, address)
     _redis().delete(account_key)
+
+
+def request_allowed(*, scope: str, address: str, limit: int, window_seconds: int = WINDOW_SECONDS) -> bool:
+    """A plain per-address rate limit (sign-ups, password-reset emails): counts this request and
+    says whether it is within ``limit`` per ``window_seconds``."""
+    now = _now()
+    key = f"{settings.REDIS_KEY_PREFIX}:rate:{scope}:{address}"
+    pipe = _redis().pipeline()
+    pipe.zremrangebyscore(key, "-inf", now - window_seconds)
+    pipe.zadd(key, {f"{now:.6f}:{secrets.token_hex(4)}": now})
+    pipe.zcard(key)
+    pipe.expire(key, window_seconds + 60)
+    return pipe.execute()[2] <= limit
