@@ -36,7 +36,7 @@ from booking.services import booking_settings, call_cancel_by_host, call_resched
 from booking.timefmt import WEEKDAYS, format_minute
 from booking.views import slots_by_day, week_start
 from core.choices import currency_choices
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, InvalidInput
 
 
 def _today(user) -> date:
@@ -79,6 +79,13 @@ def _run(fn) -> str | None:
     return None
 
 
+def _posted_date(request: HttpRequest, field: str, message: str) -> date:
+    try:
+        return date.fromisoformat(request.POST.get(field, ""))
+    except ValueError:
+        raise InvalidInput(message) from None
+
+
 def _int(value: str) -> int:
     try:
         return int(value)
@@ -104,12 +111,7 @@ def period_delete(request: HttpRequest, period_id: int) -> HttpResponse:
 @require_POST
 def override_add(request: HttpRequest) -> HttpResponse:
     def add():
-        from core.exceptions import InvalidInput
-
-        try:
-            day = date.fromisoformat(request.POST.get("date", ""))
-        except ValueError:
-            raise InvalidInput("Choose a date.") from None
+        day = _posted_date(request, "date", "Choose a date.")
         periods = [] if request.POST.get("unavailable") else [
             PeriodIn(request.POST.get("start", ""), request.POST.get("end", ""))]
         override_set(consultant=request.user, day=day, periods=periods, today=_today(request.user))
@@ -128,13 +130,8 @@ def override_delete(request: HttpRequest, override_id: int) -> HttpResponse:
 @require_POST
 def vacation_create(request: HttpRequest) -> HttpResponse:
     def add():
-        from core.exceptions import InvalidInput
-
-        try:
-            start = date.fromisoformat(request.POST.get("start_date", ""))
-            end = date.fromisoformat(request.POST.get("end_date", ""))
-        except ValueError:
-            raise InvalidInput("Choose the first and the last day.") from None
+        start = _posted_date(request, "start_date", "Choose the first and the last day.")
+        end = _posted_date(request, "end_date", "Choose the first and the last day.")
         vacation_add(consultant=request.user, start_date=start, end_date=end, today=_today(request.user))
 
     return _respond(request, "vacations", _run(add))
