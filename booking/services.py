@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from booking import signals
 from booking.models import BookingSettings, Call, CallParticipant, Offering
-from booking.selectors import HELD_STATUSES, offering_slots, rules_for, schedule_for
-from booking.slots import candidate_slots, window_for_days
+from booking.selectors import HELD_STATUSES, busy_for, rules_for, schedule_for
+from booking.slots import candidate_slots, free_slots, window_for_days
 from core.choices import time_zones
 from core.exceptions import Conflict, InvalidInput, NotFound, PermissionDenied, parse_public_id
 
@@ -125,15 +125,14 @@ def _check_is_slot(offering: Offering, start: datetime, now: datetime, exclude_c
     day = start.astimezone(ZoneInfo(tz)).date()
     window = window_for_days(day, day, tz)
     rules = rules_for(offering)
-    candidates = candidate_slots(schedule_for(consultant=consultant, time_zone=tz), rules, window)
+    schedule = schedule_for(consultant=consultant, time_zone=tz)
     wanted = (start, start + timedelta(minutes=offering.duration_minutes))
     earliest = now + timedelta(minutes=rules.min_notice_minutes)
     latest = now + timedelta(days=rules.horizon_days)
-    if wanted not in candidates or not earliest <= start <= latest:
+    if wanted not in candidate_slots(schedule, rules, window) or not earliest <= start <= latest:
         raise InvalidInput("This time is not one of the offered slots.")
-    free = offering_slots(offering=offering, start=day, end=day, time_zone=tz, now=now,
-                          exclude_call_id=exclude_call_id)
-    if wanted not in free:
+    busy = busy_for(consultant=consultant, window=window, exclude_call_id=exclude_call_id)
+    if wanted not in free_slots(schedule=schedule, rules=rules, busy=busy, window=window, now=now):
         raise Conflict("This time has just been taken. Please choose another slot.")
 
 
