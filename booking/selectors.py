@@ -67,6 +67,12 @@ def offering_public_list(*, now: datetime, consultant: User | None = None) -> li
     return offerings
 
 
+def group_seats_left(*, offering: Offering) -> int:
+    taken = CallParticipant.objects.filter(call__offering=offering, status__in=HELD_STATUSES) \
+        .aggregate(n=Sum("seats"))["n"] or 0
+    return max(0, (offering.capacity or 0) - taken)
+
+
 def offering_public_get(*, offering_id: str) -> Offering:
     offering = offering_public_qs().filter(public_id=parse_public_id(offering_id)).first()
     if offering is None:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from booking.forms import BookingForm, CancelForm, RescheduleForm
 from booking.models import Offering
-from booking.selectors import offering_public_get, offering_public_list, offering_slots
+from booking.selectors import group_seats_left, offering_public_get, offering_public_list, offering_slots
 from booking.services import (
     BookingRequest,
     access_booking,
@@ -94,8 +94,7 @@ def book(request: HttpRequest, offering_id: str) -> HttpResponse:
     if offering.kind == Offering.Kind.INDIVIDUAL:
         context["days"] = slots_by_day(offering, first, tz)
     else:
-        context["seats_left"] = next((o.seats_left for o in offering_public_list(now=timezone.now())
-                                      if o.pk == offering.pk), 0)
+        context["seats_left"] = group_seats_left(offering=offering)
     return render(request, "booking/book.html", context, status=400 if request.method == "POST" else 200)
 
 
