@@ -250,9 +250,10 @@ HEALTH_CHECK_TIMEOUT = 2.0
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_EMULATED = not STRIPE_SECRET_KEY
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "whsec_consultio_local_emulator")
+_port_suffix = f":{PUBLIC_URL_PORT}" if PUBLIC_URL_PORT not in ("", "80", "443") else ""
 STRIPE_WEBHOOK_URL = env_str(
-    "STRIPE_WEBHOOK_URL", f"{PUBLIC_URL_SCHEME}://{PLATFORM_DOMAIN}:{PUBLIC_URL_PORT}/webhooks/stripe"
-    if STRIPE_EMULATED else "")
+    "STRIPE_WEBHOOK_URL",
+    f"{PUBLIC_URL_SCHEME}://{PLATFORM_DOMAIN}{_port_suffix}/webhooks/stripe" if STRIPE_EMULATED else "")
 
 LOGGING = {
     "version": 1,
