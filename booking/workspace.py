@@ -177,7 +177,7 @@ def _to_service_data(form: OfferingForm, tz: str) -> tuple[str, dict]:
     currency = data["currency"]
     amount = data.pop("price") * (Decimal(10) ** currency_minor_units(currency))
     if amount != amount.to_integral_value():
-        raise ApplicationError(f"{currency} has {currency_minor_units(currency)} decimal places.", http_status=422)
+        raise InvalidInput(f"{currency} has {currency_minor_units(currency)} decimal places.")
     data["price_amount"] = int(amount)
     zone = ZoneInfo(tz)
     for key in ("start_at", "end_at"):

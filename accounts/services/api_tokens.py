@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import PersonalAccessToken, User
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, NotFound
 
 ACCESS_TOKEN_LIFETIME = timedelta(minutes=15)
 PAT_PREFIX = "cpat_"
@@ -108,7 +108,7 @@ def personal_token_create(*, user: User, name: str) -> tuple[PersonalAccessToken
 def personal_token_revoke(*, user: User, token_id: int) -> PersonalAccessToken:
     pat = PersonalAccessToken.objects.select_for_update().filter(pk=token_id, user=user).first()
     if pat is None:
-        raise ApplicationError("No such token.", code="not_found", http_status=404)
+        raise NotFound("No such token.")
     if pat.revoked_at is None:
         pat.revoked_at = timezone.now()
         pat.save(update_fields=["revoked_at"])

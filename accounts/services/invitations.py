@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.emails import email_send_on_commit
 from accounts.models import Invitation, User
 from consultants.services import profile_create
-from core.exceptions import ApplicationError, PermissionDenied
+from core.exceptions import ApplicationError, Conflict, PermissionDenied
 from core.urls import tenant_absolute_url
 
 INVITATION_LIFETIME = timedelta(days=7)
@@ -130,7 +130,7 @@ def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:
         raise PermissionDenied("Only the owner can withdraw invitations.")
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is not None or invitation.revoked_at is not None:
-        raise ApplicationError("This invitation is no longer open.", http_status=409)
+        raise Conflict("This invitation is no longer open.")
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
     return invitation
