@@ -9,6 +9,7 @@ from ninja import Router, Schema, Status
 from accounts.services.api_tokens import access_token_issue
 from accounts.services.throttle import signin_failure_record, signin_lockout, signin_success_record
 from consultants.selectors import profile_of
+from core.http import client_address
 
 router = Router(tags=["accounts"])
 
@@ -43,14 +44,10 @@ class MeOut(Schema):
     profile: ProfileOut | None
 
 
-def _address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
-
-
 @router.post("/auth/token", auth=None, response={200: TokenOut, 401: ErrorOut, 429: ErrorOut})
 def token_obtain(request: HttpRequest, response: HttpResponse, payload: TokenIn):
     """Exchange email and password for a short-lived access token (15 minutes)."""
-    address = _address(request)
+    address = client_address(request)
     lockout = signin_lockout(email=payload.email, address=address)
     if lockout is None:
         user = authenticate(request, username=payload.email.strip(), password=payload.password)

@@ -37,12 +37,9 @@ from accounts.services.throttle import (
 )
 from accounts.services.verification import VerificationInvalid, email_verify, verification_email_send
 from core.exceptions import ApplicationError
+from core.http import client_address
 
 RESETS_PER_ADDRESS = 5  # per 15 minutes
-
-
-def _address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
 
 
 def _locked(request: HttpRequest, lockout) -> HttpResponse:
@@ -60,13 +57,13 @@ class LoginView(auth_views.LoginView):
 
     def post(self, request, *args, **kwargs):
         email = request.POST.get("username", "")
-        lockout = signin_lockout(email=email, address=_address(request))
+        lockout = signin_lockout(email=email, address=client_address(request))
         if lockout is not None:
             return _locked(request, lockout)
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
-        signin_success_record(email=form.cleaned_data["username"], address=_address(self.request))
+        signin_success_record(email=form.cleaned_data["username"], address=client_address(self.request))
         response = super().form_valid(form)
         if not form.cleaned_data.get("remember_me"):
             self.request.session.set_expiry(0)
@@ -74,7 +71,7 @@ class LoginView(auth_views.LoginView):
 
     def form_invalid(self, form):
         lockout = signin_failure_record(email=self.request.POST.get("username", ""),
-                                        address=_address(self.request))
+                                        address=client_address(self.request))
         if lockout is not None:
             return _locked(self.request, lockout)
         return super().form_invalid(form)
@@ -295,7 +292,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def post(self, request, *args, **kwargs):
-        if not request_allowed(scope="password-reset", address=_address(request), limit=RESETS_PER_ADDRESS):
+        if not request_allowed(scope="password-reset", address=client_address(request), limit=RESETS_PER_ADDRESS):
             return render(request, "accounts/message.html", {
                 "title": "Too many requests",
                 "message": "Too many password reset requests from your network. Try again in 15 minutes."},

@@ -4,6 +4,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from accounts.services.throttle import request_allowed
+from core.http import client_address
 from tenants.forms import SignupForm
 from tenants.services import tenant_provision
 
@@ -18,7 +19,7 @@ SIGNUPS_PER_ADDRESS = 10  # per 15 minutes
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and not request_allowed(
-            scope="signup", address=request.META.get("REMOTE_ADDR", "unknown"), limit=SIGNUPS_PER_ADDRESS):
+            scope="signup", address=client_address(request), limit=SIGNUPS_PER_ADDRESS):
         return render(request, "tenants/signup_limited.html", status=429)
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
