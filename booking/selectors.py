@@ -67,10 +67,14 @@ def offering_public_list(*, now: datetime, consultant: User | None = None) -> li
     return offerings
 
 
+def seats_taken(*, call: Call) -> int:
+    """Seats held by pending or confirmed bookings of a (group) call."""
+    return call.participants.filter(status__in=HELD_STATUSES).aggregate(n=Sum("seats"))["n"] or 0
+
+
 def group_seats_left(*, offering: Offering) -> int:
-    taken = CallParticipant.objects.filter(call__offering=offering, status__in=HELD_STATUSES) \
-        .aggregate(n=Sum("seats"))["n"] or 0
-    return max(0, (offering.capacity or 0) - taken)
+    call = Call.objects.filter(offering=offering, kind=Offering.Kind.GROUP).first()
+    return max(0, (offering.capacity or 0) - (seats_taken(call=call) if call else 0))
 
 
 def offering_public_get(*, offering_id: str) -> Offering:

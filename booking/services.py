@@ -16,12 +16,11 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from booking import signals
 from booking.models import BookingSettings, Call, CallParticipant, Offering
-from booking.selectors import HELD_STATUSES, busy_for, rules_for, schedule_for
+from booking.selectors import busy_for, rules_for, schedule_for, seats_taken
 from booking.slots import candidate_slots, free_slots, window_for_days
 from core.choices import time_zones
 from core.exceptions import Conflict, InvalidInput, NotFound, PermissionDenied, parse_public_id
@@ -61,7 +60,7 @@ def group_call_create(*, offering: Offering) -> Call:
 @transaction.atomic
 def group_call_reschedule(*, offering: Offering, start_at: datetime, end_at: datetime, capacity: int) -> Call:
     call = Call.objects.select_for_update().get(offering=offering, kind=Offering.Kind.GROUP)
-    taken = call.participants.filter(status__in=HELD_STATUSES).aggregate(n=Sum("seats"))["n"] or 0
+    taken = seats_taken(call=call)
     if capacity < taken:
         raise Conflict(f"{taken} seats are already sold; the capacity cannot go below that.")
     old = (call.start_at, call.end_at)
@@ -208,8 +207,7 @@ def _book_group(offering: Offering, request: BookingRequest, now: datetime, hold
         raise InvalidInput("A group call starts at its own time; leave the start out or use it.")
     if call.start_at <= now:
         raise Conflict("This group call has already started.")
-    taken = call.participants.filter(status__in=HELD_STATUSES).aggregate(n=Sum("seats"))["n"] or 0
-    left = call.capacity - taken
+    left = call.capacity - seats_taken(call=call)
     if request.seats > left:
         raise Conflict("This group call is full." if left == 0 else
                        f"Only {left} seat{'s' if left != 1 else ''} left.")
