@@ -37,6 +37,7 @@ from booking.timefmt import WEEKDAYS, format_minute
 from booking.views import slots_by_day, week_start
 from core.choices import currency_choices
 from core.exceptions import ApplicationError, InvalidInput
+from core.http import upload_response
 
 
 def _today(user) -> date:
@@ -257,14 +258,8 @@ def offering_media_upload(request: HttpRequest, offering_id: str) -> HttpRespons
             if exc.http_status == 404:
                 raise Http404 from None
             message = exc.message
-    back = f"/offerings/{offering_id}/"
-    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
-        from django.http import JsonResponse
-
-        return JsonResponse({"ok": ok, "redirect": back, "message": message} if ok else
-                            {"ok": False, "errors": {"file": [message]}}, status=200 if ok else 400)
-    (messages.success if ok else messages.error)(request, message)
-    return redirect(back)
+    return upload_response(request, redirect_to=f"/offerings/{offering_id}/", message=message,
+                           errors=None if ok else {"file": [message]})
 
 
 @consultant_required

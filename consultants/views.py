@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -24,25 +24,11 @@ from consultants.services import (
 )
 from core.choices import languages
 from core.exceptions import NotFound
+from core.http import upload_response
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return request.headers.get("X-Requested-With") == "XMLHttpRequest"
-
-
-def _upload_result(request: HttpRequest, ok: bool, form, redirect_to: str, message: str) -> HttpResponse:
-    """Uploads are posted by the progress-bar script (JSON back) or by a plain form (redirect back)."""
-    if _wants_json(request):
-        if ok:
-            return JsonResponse({"ok": True, "redirect": redirect_to, "message": message})
-        return JsonResponse({"ok": False, "errors": {k: list(v) for k, v in form.errors.items()}}, status=400)
-    if ok:
-        messages.success(request, message)
-    else:
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-    return redirect(redirect_to)
+def _form_errors(form) -> dict[str, list[str]]:
+    return {field: list(errors) for field, errors in form.errors.items()}
 
 
 @consultant_required
@@ -86,7 +72,8 @@ def profile_photo(request: HttpRequest, user_id: int | None = None) -> HttpRespo
         except ValidationError as exc:
             form.add_error("photo", exc.messages)
     back = request.path.rsplit("photo/", 1)[0]
-    return _upload_result(request, ok, form, back, "Photo uploaded; it is being resized.")
+    return upload_response(request, redirect_to=back, message="Photo uploaded; it is being resized.",
+                           errors=None if ok else _form_errors(form))
 
 
 @consultant_required
@@ -103,7 +90,8 @@ def certificate_create(request: HttpRequest, user_id: int | None = None) -> Http
         except ValidationError as exc:
             apply_errors(form, exc)
     back = request.path.rsplit("certificates/", 1)[0]
-    return _upload_result(request, ok, form, back, "Certificate added.")
+    return upload_response(request, redirect_to=back, message="Certificate added.",
+                           errors=None if ok else _form_errors(form))
 
 
 @consultant_required
