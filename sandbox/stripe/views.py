@@ -158,21 +158,33 @@ def onboarding_page(request: HttpRequest, link_id: str) -> HttpResponse:
     return render(request, "sandbox/stripe_onboarding.html", {"link": link})
 
 
-@csrf_exempt
-def onboarding_script(request: HttpRequest, account_id: str) -> HttpResponse:
-    """For scripts and tests: ``POST {"outcome": "complete"|"abandon"}`` does what the hosted page does."""
-    if request.method != "POST":
-        return JsonResponse({"error": {"type": "invalid_request_error", "message": "Use POST."}}, status=405)
-    try:
-        outcome = json.loads(request.body or b"{}").get("outcome", "")
-        with transaction.atomic():
-            account = onboarding_finish(account_id, outcome)
-    except (ValueError, AttributeError):
-        return JsonResponse({"error": {"type": "invalid_request_error", "message": "Send a JSON object."}},
-                            status=400)
-    except StripeError as exc:
-        return JsonResponse(exc.body, status=exc.status)
-    return JsonResponse(account)
+def script(view):
+    """The emulator's helpers for scripts and tests: POST with a JSON object, JSON back, Stripe errors."""
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method != "POST":
+            return JsonResponse({"error": {"type": "invalid_request_error", "message": "Use POST."}}, status=405)
+        try:
+            body = json.loads(request.body or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError
+            with transaction.atomic():
+                return JsonResponse(view(request, body, *args, **kwargs))
+        except ValueError:
+            return JsonResponse({"error": {"type": "invalid_request_error", "message": "Send a JSON object."}},
+                                status=400)
+        except StripeError as exc:
+            return JsonResponse(exc.body, status=exc.status)
+
+    return wrapped
+
+
+@script
+def onboarding_script(request: HttpRequest, body: dict, account_id: str) -> dict:
+    """``POST {"outcome": "complete"|"abandon"}`` does what the hosted onboarding page does."""
+    return onboarding_finish(account_id, str(body.get("outcome", "")))
 
 
 # --- checkout -------------------------------------------------------------------
@@ -228,21 +240,11 @@ def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
     }, status=402 if error else 200)
 
 
-@csrf_exempt
-def checkout_pay_script(request: HttpRequest, session_id: str) -> HttpResponse:
-    """For scripts and tests: ``POST {"card": "4242424242424242"}`` pays as the hosted page would."""
-    if request.method != "POST":
-        return JsonResponse({"error": {"type": "invalid_request_error", "message": "Use POST."}}, status=405)
-    try:
-        card = json.loads(request.body or b"{}").get("card", "")
-        with transaction.atomic():
-            session = checkout.session_pay(checkout.session_get(session_id), str(card))
-    except (ValueError, AttributeError):
-        return JsonResponse({"error": {"type": "invalid_request_error", "message": "Send a JSON object."}},
-                            status=400)
-    except StripeError as exc:
-        return JsonResponse(exc.body, status=exc.status)
-    return JsonResponse({"status": "complete", "redirect_url": checkout.success_redirect(session)})
+@script
+def checkout_pay_script(request: HttpRequest, body: dict, session_id: str) -> dict:
+    """``POST {"card": "4242424242424242"}`` pays as the hosted checkout page would."""
+    session = checkout.session_pay(checkout.session_get(session_id), str(body.get("card", "")))
+    return {"status": "complete", "redirect_url": checkout.success_redirect(session)}
 
 
 # --- money: refunds, balance, payouts -------------------------------------------------
