@@ -95,7 +95,7 @@ def _own_offering_out(offering: Offering) -> dict:
     return out
 
 
-def _booking_out(request: HttpRequest, participant, token: str | None = None) -> dict:
+def _booking_out(participant) -> dict:
     call = participant.call
     out = {
         "id": str(participant.public_id), "status": participant.status,
@@ -198,7 +198,7 @@ def booking_cancel_api(request: HttpRequest, booking_id: str, payload: CancelIn 
                        token: str | None = None):
     participant = booking_cancel_by_client(booking_id=booking_id, token=_manage_token(request, token),
                                            reason=payload.reason if payload else "")
-    return _booking_out(request, participant)
+    return _booking_out(participant)
 
 
 @public.post("/bookings/{booking_id}/reschedule")
@@ -206,7 +206,7 @@ def booking_reschedule_api(request: HttpRequest, booking_id: str, payload: Resch
                            token: str | None = None):
     participant = booking_reschedule_by_client(booking_id=booking_id, token=_manage_token(request, token),
                                                start=_aware(payload.start, "start"))
-    return _booking_out(request, participant)
+    return _booking_out(participant)
 
 
 # --- the consultant's own -----------------------------------------------------------
