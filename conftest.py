@@ -305,3 +305,29 @@ def webhook_receiver(settings):
     yield received
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def stripe_emulator(settings, live_server_url):
+    """Billing's Stripe client pointed at the emulator, over real HTTP."""
+    settings.STRIPE_API_BASE = f"{live_server_url}/sandbox/stripe"
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    return live_server_url
+
+
+@pytest.fixture
+def payments_ready(stripe_emulator, tenant_alpha):
+    """Alpha's Stripe account, onboarded through the emulator: paid offerings can be booked."""
+    import httpx
+    from django_tenants.utils import tenant_context
+
+    from billing.onboarding import account_ensure, account_refresh
+
+    with tenant_context(tenant_alpha):
+        account = account_ensure(owner_email="alice@alpha.example")
+        response = httpx.post(f"{stripe_emulator}/sandbox/stripe/accounts/{account.stripe_account_id}/onboarding",
+                              json={"outcome": "complete"})
+        assert response.status_code == 200, response.text
+        account = account_refresh()
+        assert account.ready
+    return account

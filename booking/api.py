@@ -12,8 +12,9 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 
 from accounts.models import User
+from billing.views import checkout_for_new_booking
 from booking.availability import PeriodIn, availability_get, availability_replace, vacation_add, vacation_delete
-from booking.models import Call, Offering, Vacation
+from booking.models import Call, CallParticipant, Offering, Vacation
 from booking.offerings import offering_archive, offering_create, offering_update
 from booking.selectors import calls_for, offering_public_get, offering_public_list, offering_slots
 from booking.services import (
@@ -95,6 +96,16 @@ def _own_offering_out(offering: Offering) -> dict:
     return out
 
 
+def _refund_out(participant) -> dict | None:
+    from billing.selectors import refund_of
+
+    refund = refund_of(participant)
+    if refund is None:
+        return None
+    return {"amount": refund.amount, "currency": refund.currency, "status": refund.status,
+            "reason": refund.get_reason_display()}
+
+
 def _booking_out(participant) -> dict:
     call = participant.call
     out = {
@@ -102,6 +113,7 @@ def _booking_out(participant) -> dict:
         "start": _iso(call.start_at), "end": _iso(call.end_at), "title": call.title,
         "seats": participant.seats, "price": _money(participant.price_amount, participant.currency),
         "expires_at": _iso(participant.hold_expires_at) if participant.hold_expires_at else None,
+        "refund": _refund_out(participant),
     }
     if participant.canceled_at:
         out |= {"canceled_by": participant.canceled_by, "cancel_reason": participant.cancel_reason}
@@ -112,8 +124,8 @@ def _call_out(call: Call) -> dict:
     return {
         "id": str(call.public_id), "status": call.status, "kind": call.kind, "start": _iso(call.start_at),
         "end": _iso(call.end_at), "title": call.title, "price": _money(call.price_amount, call.currency),
-        "participants": [{"name": p.name, "email": p.email, "seats": p.seats, "status": p.status}
-                         for p in call.participants.all()],
+        "participants": [{"name": p.name, "email": p.email, "seats": p.seats, "status": p.status,
+                          "refund": _refund_out(p)} for p in call.participants.all()],
         "canceled_by": call.canceled_by or None, "cancel_reason": call.cancel_reason or None,
     }
 
@@ -173,9 +185,13 @@ def booking_create_api(request: HttpRequest, payload: BookingIn):
     ))
     participant = booked.participant
     manage_url = request_absolute_url(request, f"/bookings/{participant.public_id}/?token={booked.manage_token}")
+    checkout_url = None
+    if participant.status == CallParticipant.Status.PENDING_PAYMENT:
+        payment = checkout_for_new_booking(request, participant=participant, token=booked.manage_token)
+        checkout_url = payment.checkout_url
     return Status(201, {
         "id": str(participant.public_id), "status": participant.status,
-        "checkout_url": None,  # billing fills this in for paid bookings
+        "checkout_url": checkout_url,
         "expires_at": _iso(participant.hold_expires_at) if participant.hold_expires_at else None,
         "manage_url": manage_url,
     })

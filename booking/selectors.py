@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Prefetch, Q, QuerySet, Sum
 
 from accounts.models import User
 from booking.models import Call, CallParticipant, DateOverride, Offering, Vacation, WeeklyPeriod
@@ -97,8 +97,10 @@ def offering_slots(*, offering: Offering, start: date, end: date, time_zone: str
 
 
 def calls_for(*, consultants: QuerySet[User], tab: str, now: datetime) -> QuerySet[Call]:
+    # Each participant comes with its payment and refund (billing), in the same prefetch query.
+    participants = Prefetch("participants", queryset=CallParticipant.objects.select_related("payment__refund"))
     calls = Call.objects.filter(consultant__in=consultants).select_related("consultant") \
-        .prefetch_related("participants")
+        .prefetch_related(participants)
     if tab == "pending_payment":
         return calls.filter(status=Call.Status.PENDING_PAYMENT).order_by("start_at")
     if tab == "upcoming":

@@ -135,6 +135,17 @@ def _check_is_slot(offering: Offering, start: datetime, now: datetime, exclude_c
         raise Conflict("This time has just been taken. Please choose another slot.")
 
 
+def _require_payments(offering: Offering) -> None:
+    """A paid offering stays listed, but is bookable only once the tenant can take payments."""
+    if offering.price_amount == 0:
+        return
+    from billing.onboarding import payments_ready
+
+    if not payments_ready():
+        raise Conflict("This offering cannot be booked yet: online payments are not set up. "
+                       "Please try again later or contact the consultant.", code="payments_not_ready")
+
+
 def _participant(call: Call, request: BookingRequest, unit_price: int, now: datetime,
                  hold_minutes: int) -> tuple[CallParticipant, str]:
     token = secrets.token_urlsafe(32)
@@ -179,6 +190,7 @@ def _book_individual(offering: Offering, request: BookingRequest, now: datetime,
         raise InvalidInput("An individual call has one seat.")
     start = request.start.astimezone(UTC)
     _check_is_slot(offering, start, now)
+    _require_payments(offering)
     end = start + timedelta(minutes=offering.duration_minutes)
     blocked_start, blocked_end = _blocked(offering, start, end)
     paid = offering.price_amount > 0
@@ -207,6 +219,7 @@ def _book_group(offering: Offering, request: BookingRequest, now: datetime, hold
         raise InvalidInput("A group call starts at its own time; leave the start out or use it.")
     if call.start_at <= now:
         raise Conflict("This group call has already started.")
+    _require_payments(offering)
     left = call.capacity - seats_taken(call=call)
     if request.seats > left:
         raise Conflict("This group call is full." if left == 0 else
@@ -241,8 +254,14 @@ def booking_cancel_by_client(*, booking_id: str, token: str, reason: str = "",
     participant = access_booking(booking_id=booking_id, token=token, for_update=True)
     if participant.status == CallParticipant.Status.CANCELED:
         raise Conflict("This booking is already canceled.")
-    _check_client_cutoff(participant.call, now)
+    if participant.call.start_at <= now:
+        raise Conflict("This call has already started; it can no longer be canceled.")
     return _cancel_participant(participant, by=Call.CanceledBy.CLIENT, reason=reason, now=now)
+
+
+def client_cutoff_passed(call: Call, now: datetime) -> bool:
+    """Past the tenant's cut-off, a client may still cancel, under the tenant's refund policy."""
+    return call.start_at - timedelta(hours=booking_settings().client_change_cutoff_hours) <= now
 
 
 def _cancel_participant(participant: CallParticipant, *, by: str, reason: str, now: datetime) -> CallParticipant:
@@ -256,6 +275,7 @@ def _cancel_participant(participant: CallParticipant, *, by: str, reason: str, n
         call.canceled_at, call.canceled_by, call.cancel_reason = now, by, participant.cancel_reason
         call.save(update_fields=["status", "canceled_at", "canceled_by", "cancel_reason", "updated_at"])
         participant.call = call
+    signals.participant_canceled.send(Call, call=call, participant=participant, by=by, now=now)
     transaction.on_commit(lambda: signals.booking_canceled.send(
         Call, call=call, participant=participant, by=by, reason=participant.cancel_reason))
     return participant
@@ -364,3 +384,71 @@ def holds_release_expired(*, now: datetime | None = None) -> int:
     for participant in expired:
         _cancel_participant(participant, by=Call.CanceledBy.SYSTEM, reason="Payment not completed", now=now)
     return len(expired)
+
+
+@transaction.atomic
+def booking_release_unpaid(*, participant_id: int, reason: str, now: datetime | None = None) -> bool:
+    """Give an unpaid booking's slot back (checkout left, expired or impossible); False if it was not unpaid."""
+    participant = CallParticipant.objects.select_for_update().select_related("call").get(pk=participant_id)
+    if participant.status != CallParticipant.Status.PENDING_PAYMENT:
+        return False
+    _cancel_participant(participant, by=Call.CanceledBy.SYSTEM, reason=reason, now=now or timezone.now())
+    return True
+
+
+def hold_extend(*, participant: CallParticipant, until: datetime | None) -> None:
+    """Keep the slot at least as long as the payment page can still be paid."""
+    if until is None or participant.hold_expires_at is None or until <= participant.hold_expires_at:
+        return
+    from core.scheduling import due_work_set
+
+    CallParticipant.objects.filter(pk=participant.pk).update(hold_expires_at=until)
+    Call.objects.filter(pk=participant.call_id, status=Call.Status.PENDING_PAYMENT).update(hold_expires_at=until)
+    participant.hold_expires_at = until
+    next_due = CallParticipant.objects.filter(status=CallParticipant.Status.PENDING_PAYMENT) \
+        .order_by("hold_expires_at").values_list("hold_expires_at", flat=True).first()
+    due_work_set(kind=HOLDS_WORK, due_at=next_due)
+
+
+@transaction.atomic
+def booking_payment_received(*, participant_id: int, now: datetime | None = None) -> bool:
+    """The booking was paid: confirm it. False when it cannot be kept (canceled by a person, or
+    released and its time or seats taken since) — then the caller refunds."""
+    now = now or timezone.now()
+    participant = CallParticipant.objects.select_for_update().get(pk=participant_id)
+    call = Call.objects.select_for_update().get(pk=participant.call_id)
+    participant.call = call
+    if participant.status == CallParticipant.Status.CONFIRMED:
+        return True
+    if participant.status == CallParticipant.Status.CANCELED:
+        if participant.canceled_by != Call.CanceledBy.SYSTEM or call.start_at <= now:
+            return False
+        if not _reinstate(call, participant):
+            return False
+    participant.status, participant.hold_expires_at = CallParticipant.Status.CONFIRMED, None
+    participant.canceled_at, participant.canceled_by, participant.cancel_reason = None, "", ""
+    participant.save(update_fields=["status", "hold_expires_at", "canceled_at", "canceled_by", "cancel_reason"])
+    if call.kind == Offering.Kind.INDIVIDUAL and call.status != Call.Status.CONFIRMED:
+        call.status, call.hold_expires_at = Call.Status.CONFIRMED, None
+        call.save(update_fields=["status", "hold_expires_at", "updated_at"])
+    transaction.on_commit(lambda: signals.booking_confirmed.send(Call, call=call, participant=participant))
+    return True
+
+
+def _reinstate(call: Call, participant: CallParticipant) -> bool:
+    """A released booking paid late: back on the call if its time (or seats) are still free."""
+    if call.kind == Offering.Kind.GROUP:
+        return call.status == Call.Status.CONFIRMED and \
+            participant.seats <= call.capacity - seats_taken(call=call)
+    if call.canceled_by != Call.CanceledBy.SYSTEM:
+        return False
+    call.status, call.hold_expires_at = Call.Status.CONFIRMED, None
+    call.canceled_at, call.canceled_by, call.cancel_reason = None, "", ""
+    try:
+        with transaction.atomic():
+            call.save(update_fields=["status", "hold_expires_at", "canceled_at", "canceled_by", "cancel_reason",
+                                     "updated_at"])
+    except IntegrityError:  # someone else booked that time meanwhile
+        call.refresh_from_db()
+        return False
+    return True

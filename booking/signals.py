@@ -9,3 +9,6 @@ booking_confirmed = Signal()
 booking_canceled = Signal()
 # sender: Call; kwargs: old_start, old_end
 call_rescheduled = Signal()
+# Sent inside the cancel's own transaction, so receivers record follow-up work
+# (a refund, an email) atomically with it. sender: Call; kwargs: participant, by, now
+participant_canceled = Signal()

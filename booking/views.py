@@ -15,8 +15,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from billing.selectors import cancel_refund_preview, payment_of, refund_of
+from billing.views import checkout_for_new_booking
 from booking.forms import BookingForm, CancelForm, RescheduleForm
-from booking.models import Offering
+from booking.models import CallParticipant, Offering
 from booking.selectors import group_seats_left, offering_public_get, offering_public_list, offering_slots
 from booking.services import (
     BookingRequest,
@@ -78,6 +80,10 @@ def book(request: HttpRequest, offering_id: str) -> HttpResponse:
                 message=data["message"], seats=data["seats"] or 1, time_zone=data["time_zone"],
                 time_format=data["time_format"] or "24h",
             ))
+            if booked.participant.status == CallParticipant.Status.PENDING_PAYMENT:
+                payment = checkout_for_new_booking(request, participant=booked.participant,
+                                                   token=booked.manage_token)
+                return redirect(payment.checkout_url)
         except ValueError:
             form.add_error(None, "Choose one of the times shown.")
         except ApplicationError as exc:
@@ -132,6 +138,8 @@ def manage(request: HttpRequest, booking_id: str) -> HttpResponse:
     call = participant.call
     tz = participant.time_zone
     context = {"participant": participant, "call": call, "tz": tz, "token": token,
+               "payment": payment_of(participant), "refund": refund_of(participant),
+               "cancel_refund": cancel_refund_preview(participant=participant),
                "cancel_form": cancel_form, "reschedule_form": reschedule_form}
     if participant.status != "canceled" and call.kind == Offering.Kind.INDIVIDUAL and call.start_at > timezone.now():
         context["days"] = slots_by_day(call.offering, week_start(request, tz), tz, exclude_call_id=call.pk)

@@ -59,6 +59,7 @@ TENANT_APPS = [
     "accounts",
     "consultants",
     "booking",
+    "billing",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.embeds",
@@ -251,6 +252,13 @@ STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_EMULATED = not STRIPE_SECRET_KEY
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "whsec_consultio_local_emulator")
 _port_suffix = f":{PUBLIC_URL_PORT}" if PUBLIC_URL_PORT not in ("", "80", "443") else ""
+# The emulator accepts any test key; with a real key requests go to Stripe itself.
+STRIPE_API_KEY = STRIPE_SECRET_KEY or "sk_test_consultio_emulator"
+STRIPE_API_BASE = env_str(
+    "STRIPE_API_BASE",
+    f"{PUBLIC_URL_SCHEME}://{PLATFORM_DOMAIN}{_port_suffix}/sandbox/stripe" if STRIPE_EMULATED
+    else "https://api.stripe.com")
+STRIPE_MAX_NETWORK_RETRIES = 2
 STRIPE_WEBHOOK_URL = env_str(
     "STRIPE_WEBHOOK_URL",
     f"{PUBLIC_URL_SCHEME}://{PLATFORM_DOMAIN}{_port_suffix}/webhooks/stripe" if STRIPE_EMULATED else "")

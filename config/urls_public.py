@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.urls import include, path
 
+from billing.webhooks import stripe_webhook
 from core import devmail
 from core.views import healthz
 from tenants import views
@@ -11,6 +12,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("signup/", views.signup, name="signup"),
     path("healthz", healthz, name="healthz"),
+    path("webhooks/stripe", stripe_webhook, name="stripe_webhook"),
     path("console/", include("tenants.urls_console")),
     path("dev/mail/", devmail.mail_list, name="dev_mail"),
     path("dev/mail/<str:name>/", devmail.mail_detail, name="dev_mail_detail"),

@@ -14,6 +14,7 @@ urlpatterns = [
     path("media/<path:path>", media, name="media"),
     path("", include("accounts.urls")),
     path("", include("consultants.urls")),
+    path("", include("billing.urls")),
     path("", include("booking.urls")),
     path("", include("booking.urls_workspace")),
 ]

@@ -45,12 +45,14 @@ def _validation_error(request: HttpRequest, exc: ValidationError):
 
 def register_routers() -> None:
     from accounts.api import router as accounts_router
+    from billing.api import router as billing_router
     from booking.api import me as booking_me_router
     from booking.api import public as booking_public_router
 
     api.add_router("/v1", accounts_router)
     api.add_router("/v1", booking_public_router)
     api.add_router("/v1/me", booking_me_router)
+    api.add_router("/v1/me", billing_router)
 
 
 register_routers()

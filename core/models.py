@@ -16,3 +16,32 @@ class DueWork(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} in {self.schema_name} at {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class WebhookEvent(models.Model):
+    """Every provider event received on the platform host, as it arrived.
+
+    Its id is unique per provider, which makes a re-delivered event a no-op; the
+    schema it was routed to and the outcome are kept for support and replay."""
+
+    class Outcome(models.TextChoices):
+        HANDLED = "handled", "Handled"
+        IGNORED = "ignored", "Not a type we handle"
+        UNROUTED = "unrouted", "No tenant to route it to"
+
+    provider = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=100)
+    account = models.CharField(max_length=255, blank=True)
+    schema_name = models.CharField(max_length=63, blank=True)
+    payload = models.TextField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    created = models.DateTimeField(null=True, blank=True, help_text="When the provider created the event.")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_event_once")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.type} {self.event_id}"

@@ -8,6 +8,7 @@ from core.scheduling import due_work_list
 # kind of due work -> the task that does it, in the tenant's schema
 DUE_WORK_TASKS = {
     "booking.holds": "booking.tasks.holds_release_task",
+    "billing.refunds": "billing.tasks.refunds_sweep_task",
 }
 
 
@@ -22,3 +23,19 @@ def due_work_dispatch() -> int:
         with schema_context(work.schema_name):
             import_string(task_path).delay()  # the schema travels in the task headers
     return len(due)
+
+
+def delay_on_commit(task, *args) -> None:
+    """Queue ``task`` once the current transaction commits, in the schema that is current *now*.
+
+    Webhooks change a tenant's rows inside ``tenant_context`` and commit after
+    leaving it; the task must still run in that tenant's schema."""
+    from django.db import connection, transaction
+
+    schema = connection.schema_name
+
+    def send() -> None:
+        with schema_context(schema):
+            task.delay(*args)
+
+    transaction.on_commit(send)

@@ -60,6 +60,8 @@ class Tenant(TenantMixin):
     owner_email = models.EmailField(blank=True)
     suspended_reason = models.CharField(max_length=500, blank=True)
     suspended_at = models.DateTimeField(null=True, blank=True)
+    # The tenant's Stripe Connect account: routes account and payout events to this schema.
+    stripe_account_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Provisioning clones the template schema itself, inside its own transaction.

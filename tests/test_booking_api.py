@@ -128,13 +128,15 @@ def test_free_booking_is_confirmed_and_the_slot_is_gone(api, schedule):
     assert again.status_code == 409
 
 
-def test_paid_booking_waits_for_payment_on_a_30_minute_hold(api, schedule):
+def test_paid_booking_waits_for_payment_on_a_30_minute_hold(api, schedule, payments_ready, stripe_emulator):
     offering = _offering(api, price={"amount": 5000, "currency": "EUR"})
     start = _slots(api, offering["id"], _next_weekday(1))["slots"][0]["start"]
     body = _book(api, offering["id"], start).json()
     assert body["status"] == "pending_payment"
+    assert body["checkout_url"].startswith(f"{stripe_emulator}/sandbox/stripe/checkout/cs_test_")
     expires = datetime.fromisoformat(body["expires_at"])
-    assert timedelta(minutes=29) < expires - timezone.now() <= timedelta(minutes=30)
+    # Stripe's session lives at least 30 minutes from its creation: the hold follows it, by seconds.
+    assert timedelta(minutes=29) < expires - timezone.now() <= timedelta(minutes=30, seconds=15)
 
 
 @pytest.mark.parametrize(("changes", "message"), [
@@ -250,7 +252,7 @@ def test_vacations(api, schedule):
     assert _slots(api, offering["id"], day)["slots"] != []
 
 
-def test_offering_edit_does_not_change_booked_calls(api, schedule, tenant_alpha):
+def test_offering_edit_does_not_change_booked_calls(api, schedule, tenant_alpha, payments_ready):
     offering = _offering(api, price={"amount": 1000, "currency": "USD"})
     start = _slots(api, offering["id"], _next_weekday(1))["slots"][0]["start"]
     _book(api, offering["id"], start)
@@ -313,7 +315,7 @@ def test_slots_endpoint_query_count_does_not_grow(api, schedule, django_assert_m
                  auth=False)
 
 
-def test_unpaid_hold_is_released_by_the_periodic_task(api, schedule, tenant_alpha):
+def test_unpaid_hold_is_released_by_the_periodic_task(api, schedule, tenant_alpha, payments_ready):
     from unittest import mock
 
     from booking.models import CallParticipant

@@ -1,0 +1,66 @@
+"""Payouts API for scripts (the owner's token, on the tenant host)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router, Status
+
+from accounts.models import User
+from billing.onboarding import OnboardingState, onboarding_link, onboarding_state
+from billing.payouts import balance, payout_history, withdraw
+from core.exceptions import PermissionDenied
+from core.urls import request_absolute_url
+
+router = Router(tags=["payouts"])
+
+
+def _owner(request: HttpRequest) -> User:
+    user = request.auth
+    if not user.is_owner:
+        raise PermissionDenied("Only the owner manages payouts.")
+    return user
+
+
+def _onboarding_out(state: OnboardingState) -> dict:
+    return {"account_id": state.account_id, "onboarding_url": state.onboarding_url,
+            "charges_enabled": state.charges_enabled, "payouts_enabled": state.payouts_enabled,
+            "missing": state.missing}
+
+
+def _money(money) -> dict:
+    return {"amount": money.amount, "currency": money.currency}
+
+
+def payout_out(payout) -> dict:
+    return {"id": payout.stripe_payout_id, "amount": payout.amount, "currency": payout.currency,
+            "status": payout.status,
+            "arrival_date": payout.arrival_date.date().isoformat() if payout.arrival_date else None}
+
+
+@router.post("/payouts/onboarding")
+def onboarding_start(request: HttpRequest):
+    owner = _owner(request)
+    state = onboarding_link(owner_email=owner.email,
+                            return_url=request_absolute_url(request, "/payouts/?onboarding=done"),
+                            refresh_url=request_absolute_url(request, "/payouts/onboarding/"))
+    return _onboarding_out(state)
+
+
+@router.get("/payouts/onboarding")
+def onboarding_get(request: HttpRequest):
+    _owner(request)
+    return _onboarding_out(onboarding_state())
+
+
+@router.get("/payouts")
+def payouts_get(request: HttpRequest):
+    _owner(request)
+    current = balance()
+    return {"currency": current.currency, "available": _money(current.available),
+            "pending": _money(current.pending), "payouts": [payout_out(p) for p in payout_history()]}
+
+
+@router.post("/payouts", response={201: dict})
+def payouts_withdraw(request: HttpRequest):
+    payout = withdraw(requested_by=_owner(request))
+    return Status(201, payout_out(payout))

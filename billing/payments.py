@@ -1,0 +1,224 @@
+"""Checkout for paid bookings: one Checkout Session per booking, confirmed by
+the webhook or by the client's return, released when it expires or is left.
+
+Network calls to Stripe happen outside database transactions: a booking's row
+locks are never held while waiting for Stripe."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from billing import stripe_api
+from billing.fees import fee_amount, platform_fee_bps
+from billing.models import Payment
+from billing.onboarding import PaymentsUnavailable, connected_account
+from booking.models import CallParticipant
+from booking.services import booking_payment_received, booking_release_unpaid, hold_extend
+from core.exceptions import Conflict
+from core.tasks import delay_on_commit
+
+logger = logging.getLogger(__name__)
+
+CHECKOUT_MIN_SECONDS = 30 * 60 + 10  # Stripe: a session lives at least 30 minutes from its creation
+
+
+def _ts(value: datetime) -> int:
+    return int(value.timestamp())
+
+
+def _from_ts(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+def checkout_start(*, participant: CallParticipant, success_url: str, cancel_url: str,
+                   now: datetime | None = None) -> Payment:
+    """The booking's Checkout Session, created once (a double submit gets the same one)."""
+    now = now or timezone.now()
+    existing = Payment.objects.filter(participant=participant).first()
+    if existing is not None:
+        if existing.status == Payment.Status.OPEN:
+            return existing
+        raise Conflict("This booking has already been paid." if existing.status == Payment.Status.PAID
+                       else "This booking's payment time is over; please book again.")
+    if participant.status != CallParticipant.Status.PENDING_PAYMENT:
+        raise Conflict("This booking is not waiting for payment.")
+    account = connected_account()
+    if account is None or not account.ready:
+        raise Conflict("This consultant cannot take payments yet.")
+    call = participant.call
+    schema = connection.schema_name
+    amount = participant.unit_price_amount * participant.seats
+    fee = fee_amount(amount, platform_fee_bps(schema))
+    expires_at = max(participant.hold_expires_at or now, now + timedelta(seconds=CHECKOUT_MIN_SECONDS))
+    metadata = {"schema": schema, "call": str(call.public_id), "participant": str(participant.public_id)}
+    params = {
+        "mode": "payment",
+        "customer_email": participant.email,
+        "client_reference_id": str(participant.public_id),
+        "line_items": [{"quantity": participant.seats, "price_data": {
+            "currency": participant.currency.lower(), "unit_amount": participant.unit_price_amount,
+            "product_data": {"name": call.title[:250]},
+        }}],
+        "payment_intent_data": {"application_fee_amount": fee,
+                                "transfer_data": {"destination": account.stripe_account_id},
+                                "metadata": metadata},
+        "metadata": metadata,
+        "expires_at": _ts(expires_at),
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    try:
+        session = stripe_api.checkout_session_create(
+            params=params, idempotency_key=f"checkout-{schema}-{participant.public_id}")
+    except stripe_api.ProviderError as exc:
+        raise PaymentsUnavailable("Payments cannot be taken right now; please try again in a few minutes.") \
+            from exc
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                payment = Payment.objects.create(
+                    participant=participant, checkout_session_id=session["id"], checkout_url=session["url"] or "",
+                    amount=session["amount_total"], currency=participant.currency, application_fee=fee)
+        except IntegrityError:  # a concurrent submit recorded the same session first
+            return Payment.objects.get(participant=participant)
+        hold_extend(participant=participant, until=_from_ts(session["expires_at"]))
+    return payment
+
+
+def checkout_start_or_release(*, participant: CallParticipant, success_url: str, cancel_url: str) -> Payment:
+    """Start checkout right after booking; if Stripe cannot be reached, give the slot back at once."""
+    try:
+        return checkout_start(participant=participant, success_url=success_url, cancel_url=cancel_url)
+    except PaymentsUnavailable:
+        booking_release_unpaid(participant_id=participant.pk, reason="Payment could not be started")
+        raise
+
+
+def payment_paid(*, session: dict, now: datetime | None = None) -> Payment | None:
+    """A completed, paid session (from the webhook or the client's return): confirm the booking once.
+
+    When the hold had already been released, the booking is reinstated if its time
+    is still free; otherwise the money goes straight back."""
+    if session.get("payment_status") != "paid":
+        return None
+    now = now or timezone.now()
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().filter(checkout_session_id=session.get("id")).first()
+        if payment is None:
+            return None
+        if payment.status == Payment.Status.PAID:
+            return payment
+        payment.status, payment.paid_at = Payment.Status.PAID, now
+        payment.payment_intent_id = session.get("payment_intent") or ""
+        payment.failure_message = ""
+        payment.save()
+        kept = booking_payment_received(participant_id=payment.participant_id)
+        if not kept:
+            from billing.models import Refund
+            from billing.refunds import refund_record
+
+            refund_record(payment=payment, amount=payment.amount, reason=Refund.Reason.PAID_TOO_LATE)
+        from billing.tasks import payment_settle_task
+
+        delay_on_commit(payment_settle_task, payment.pk)
+    return payment
+
+
+def payment_expired(*, session: dict) -> Payment | None:
+    """The session expired unpaid: release the hold (if it still stands)."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().filter(checkout_session_id=session.get("id")).first()
+        if payment is None or payment.status != Payment.Status.OPEN:
+            return payment
+        payment.status = Payment.Status.EXPIRED
+        payment.save(update_fields=["status", "updated_at"])
+        booking_release_unpaid(participant_id=payment.participant_id, reason="Payment not completed")
+    return payment
+
+
+def payment_failed(*, intent: dict) -> Payment | None:
+    """A declined card: the session stays open for another card; remember why for the client."""
+    participant_id = (intent.get("metadata") or {}).get("participant")
+    error = intent.get("last_payment_error") or {}
+    payment = Payment.objects.filter(participant__public_id=participant_id).first() if participant_id else None
+    if payment is None or payment.status != Payment.Status.OPEN:
+        return payment
+    payment.payment_intent_id = intent.get("id") or payment.payment_intent_id
+    payment.failure_message = (error.get("message") or "The card was declined.")[:500]
+    payment.save(update_fields=["payment_intent_id", "failure_message", "updated_at"])
+    return payment
+
+
+def checkout_return(*, payment: Payment) -> Payment:
+    """The client came back from checkout: ask Stripe rather than wait for the webhook."""
+    if payment.status != Payment.Status.OPEN:
+        return payment
+    try:
+        session = stripe_api.checkout_session_get(payment.checkout_session_id)
+    except stripe_api.ProviderError:
+        return payment
+    if session.get("status") == "complete":
+        return payment_paid(session=session) or payment
+    if session.get("status") == "expired":
+        return payment_expired(session=session) or payment
+    return payment
+
+
+def checkout_abandon(*, payment: Payment) -> Payment:
+    """The client left checkout: close the session so it cannot be paid later, then free the slot."""
+    if payment.status != Payment.Status.OPEN:
+        return payment
+    try:
+        session = stripe_api.checkout_session_expire(payment.checkout_session_id)
+    except stripe_api.ProviderError:
+        session = None
+    if session is None:  # already complete or expired at Stripe: follow what Stripe says
+        return checkout_return(payment=payment)
+    return payment_expired(session=session) or payment
+
+
+def session_close(*, payment_id: int) -> None:
+    """After a hold was released elsewhere (the periodic release): expire the session at Stripe.
+
+    If the client paid in the meantime, Stripe refuses and the paid session is
+    followed instead (the booking is reinstated or refunded)."""
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is None or payment.status != Payment.Status.OPEN:
+        return
+    try:
+        stripe_api.checkout_session_expire(payment.checkout_session_id)
+    except stripe_api.ProviderError as exc:
+        if exc.unreachable:
+            raise
+    checkout_return(payment=payment)
+
+
+def payment_settle(*, payment_id: int) -> Payment | None:
+    """Learn when Stripe makes the tenant's share available (``available_on``) and Stripe's fee."""
+    payment = Payment.objects.filter(pk=payment_id, status=Payment.Status.PAID).first()
+    account = connected_account()
+    if payment is None or account is None or not payment.payment_intent_id:
+        return payment
+    intent = stripe_api.payment_intent_get(payment.payment_intent_id)
+    charge = stripe_api.charge_get(intent["latest_charge"])
+    updates: dict = {"charge_id": charge["id"]}
+    if charge.get("transfer"):
+        transfer = stripe_api.transfer_get(charge["transfer"])
+        if transfer.get("destination_payment"):
+            destination_payment = stripe_api.charge_get(transfer["destination_payment"],
+                                                        account=account.stripe_account_id)
+            txn = stripe_api.balance_transaction_get(destination_payment["balance_transaction"],
+                                                     account=account.stripe_account_id)
+            updates["available_on"] = _from_ts(txn["available_on"])
+    try:
+        platform_txn = stripe_api.balance_transaction_get(charge["balance_transaction"])
+        updates["stripe_fee"] = int(platform_txn.get("fee", 0))
+    except (stripe_api.ProviderError, KeyError, TypeError):
+        logger.info("Stripe's fee for %s is not known", charge["id"])
+    Payment.objects.filter(pk=payment.pk).update(**updates, updated_at=timezone.now())
+    payment.refresh_from_db()
+    return payment
