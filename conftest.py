@@ -331,3 +331,56 @@ def payments_ready(stripe_emulator, tenant_alpha):
         account = account_refresh()
         assert account.ready
     return account
+
+
+@pytest.fixture
+def stripe_webhooks(webhook_receiver, platform_host, django_capture_on_commit_callbacks):
+    """What the emulator sends to the webhook URL, handed to ``POST /webhooks/stripe`` on request.
+
+    ``forward()`` delivers everything received since the last call, in order, and returns the
+    responses; the events themselves are in ``.received`` for replays and reordering."""
+    from django.test import Client
+
+    class Webhooks:
+        received = webhook_receiver
+        client = Client()
+        sent = 0
+
+        def post(self, body: str, signature: str):
+            with django_capture_on_commit_callbacks(execute=True):
+                return self.client.post("/webhooks/stripe", body, content_type="application/json",
+                                        HTTP_HOST=platform_host, HTTP_STRIPE_SIGNATURE=signature)
+
+        def forward(self, *, types: tuple[str, ...] | None = None):
+            responses = []
+            for item in self.received[self.sent:]:
+                event_type = __import__("json").loads(item["body"])["type"]
+                if types is None or event_type in types:
+                    responses.append(self.post(item["body"], item["headers"]["Stripe-Signature"]))
+            self.sent = len(self.received)
+            return responses
+
+        def of_type(self, event_type: str) -> list[dict]:
+            import json
+
+            return [item for item in self.received if json.loads(item["body"])["type"] == event_type]
+
+    return Webhooks()
+
+
+@pytest.fixture
+def alpha_api(client, alpha_host):
+    """The JSON API on alpha's host, as its owner (Bearer token) or anonymously (``auth=False``)."""
+    token = client.post("/api/v1/auth/token", {"email": "alice@alpha.example", "password": ALPHA_OWNER_PASSWORD},
+                        content_type="application/json", HTTP_HOST=alpha_host).json()["access"]
+
+    class Api:
+        host = alpha_host
+
+        def call(self, method, path, body=None, auth=True, host=None, token=token, **extra):
+            headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if auth else {}
+            kwargs = {"content_type": "application/json"} if body is not None else {}
+            return getattr(client, method)(f"/api/v1{path}", body, HTTP_HOST=host or alpha_host,
+                                           **headers, **kwargs, **extra)
+
+    return Api()

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from billing import stripe_api
 from billing.fees import fee_amount, platform_fee_bps
 from billing.models import Payment
 from billing.onboarding import PaymentsUnavailable, connected_account
+from billing.sweep import sweep_schedule
 from booking.models import CallParticipant
 from booking.services import booking_payment_received, booking_release_unpaid, hold_extend
 from core.exceptions import Conflict
@@ -36,19 +37,30 @@ def _from_ts(value: int | None) -> datetime | None:
 
 def checkout_start(*, participant: CallParticipant, success_url: str, cancel_url: str,
                    now: datetime | None = None) -> Payment:
-    """The booking's Checkout Session, created once (a double submit gets the same one)."""
-    now = now or timezone.now()
-    existing = Payment.objects.filter(participant=participant).first()
-    if existing is not None:
-        if existing.status == Payment.Status.OPEN:
-            return existing
-        raise Conflict("This booking has already been paid." if existing.status == Payment.Status.PAID
-                       else "This booking's payment time is over; please book again.")
-    if participant.status != CallParticipant.Status.PENDING_PAYMENT:
-        raise Conflict("This booking is not waiting for payment.")
-    account = connected_account()
-    if account is None or not account.ready:
-        raise Conflict("This consultant cannot take payments yet.")
+    """The booking's Checkout Session, created once: a double submit gets the same one.
+
+    The booking's row is locked while Stripe is asked, so two submits at the same
+    moment queue up and the second finds the first one's session; the idempotency
+    key covers the client library's own retries of a request whose answer was lost."""
+    with transaction.atomic():
+        participant = CallParticipant.objects.select_for_update().select_related("call").get(pk=participant.pk)
+        existing = Payment.objects.filter(participant=participant).first()
+        if existing is not None:
+            if existing.status == Payment.Status.OPEN:
+                return existing
+            raise Conflict("This booking has already been paid." if existing.status == Payment.Status.PAID
+                           else "This booking's payment time is over; please book again.")
+        if participant.status != CallParticipant.Status.PENDING_PAYMENT:
+            raise Conflict("This booking is not waiting for payment.")
+        account = connected_account()
+        if account is None or not account.ready:
+            raise Conflict("This consultant cannot take payments yet.")
+        return _session_open(participant, account.stripe_account_id, success_url, cancel_url,
+                             now or timezone.now())
+
+
+def _session_open(participant: CallParticipant, destination: str, success_url: str, cancel_url: str,
+                  now: datetime) -> Payment:
     call = participant.call
     schema = connection.schema_name
     amount = participant.unit_price_amount * participant.seats
@@ -63,8 +75,7 @@ def checkout_start(*, participant: CallParticipant, success_url: str, cancel_url
             "currency": participant.currency.lower(), "unit_amount": participant.unit_price_amount,
             "product_data": {"name": call.title[:250]},
         }}],
-        "payment_intent_data": {"application_fee_amount": fee,
-                                "transfer_data": {"destination": account.stripe_account_id},
+        "payment_intent_data": {"application_fee_amount": fee, "transfer_data": {"destination": destination},
                                 "metadata": metadata},
         "metadata": metadata,
         "expires_at": _ts(expires_at),
@@ -73,19 +84,14 @@ def checkout_start(*, participant: CallParticipant, success_url: str, cancel_url
     }
     try:
         session = stripe_api.checkout_session_create(
-            params=params, idempotency_key=f"checkout-{schema}-{participant.public_id}")
+            params=params, idempotency_key=f"checkout-{schema}-{participant.public_id}-{_ts(now)}")
     except stripe_api.ProviderError as exc:
         raise PaymentsUnavailable("Payments cannot be taken right now; please try again in a few minutes.") \
             from exc
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                payment = Payment.objects.create(
-                    participant=participant, checkout_session_id=session["id"], checkout_url=session["url"] or "",
-                    amount=session["amount_total"], currency=participant.currency, application_fee=fee)
-        except IntegrityError:  # a concurrent submit recorded the same session first
-            return Payment.objects.get(participant=participant)
-        hold_extend(participant=participant, until=_from_ts(session["expires_at"]))
+    payment = Payment.objects.create(
+        participant=participant, checkout_session_id=session["id"], checkout_url=session["url"] or "",
+        amount=session["amount_total"], currency=participant.currency, application_fee=fee)
+    hold_extend(participant=participant, until=_from_ts(session["expires_at"]))
     return payment
 
 
@@ -124,6 +130,7 @@ def payment_paid(*, session: dict, now: datetime | None = None) -> Payment | Non
             refund_record(payment=payment, amount=payment.amount, reason=Refund.Reason.PAID_TOO_LATE)
         from billing.tasks import payment_settle_task
 
+        sweep_schedule()  # in case the settle task is lost or Stripe is down
         delay_on_commit(payment_settle_task, payment.pk)
     return payment
 

@@ -4,7 +4,7 @@ with an idempotency key, so a refund happens once whatever is retried."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -12,14 +12,13 @@ from django.utils import timezone
 from billing import stripe_api
 from billing.fees import share_of
 from billing.models import BillingSettings, Payment, Refund
+from billing.sweep import sweep_schedule
 from booking.models import Call, CallParticipant
 from core.exceptions import Conflict
 from core.tasks import delay_on_commit
 
 logger = logging.getLogger(__name__)
 
-REFUNDS_WORK = "billing.refunds"
-RETRY_AFTER = timedelta(minutes=5)
 
 
 def billing_settings() -> BillingSettings:
@@ -52,17 +51,11 @@ def refund_record(*, payment: Payment, amount: int, reason: str) -> Refund | Non
     reversed_share = net if amount == payment.amount else share_of(net, amount, payment.amount)
     refund = Refund.objects.create(payment=payment, amount=amount, currency=payment.currency,
                                    transfer_reversed=reversed_share, reason=reason)
-    _schedule_sweep(timezone.now() + RETRY_AFTER)
+    sweep_schedule()
     from billing.tasks import refund_issue_task
 
     delay_on_commit(refund_issue_task, refund.pk)
     return refund
-
-
-def _schedule_sweep(due_at: datetime) -> None:
-    from core.scheduling import due_work_schedule
-
-    due_work_schedule(kind=REFUNDS_WORK, due_at=due_at)
 
 
 def refund_for_cancel(*, participant: CallParticipant, by: str, now: datetime) -> Refund | None:
@@ -108,25 +101,6 @@ def refund_issue(*, refund_id: int) -> Refund:
         succeeded_at=timezone.now() if status == Refund.Status.SUCCEEDED else None)
     refund.refresh_from_db()
     return refund
-
-
-def refunds_sweep(*, now: datetime | None = None) -> int:
-    """Issue what is still waiting (Redis or Stripe was down), then say when to look again."""
-    from core.scheduling import due_work_set
-
-    now = now or timezone.now()
-    waiting = list(Refund.objects.filter(status=Refund.Status.PENDING, stripe_refund_id="")
-                   .values_list("pk", flat=True))
-    issued = 0
-    for refund_id in waiting:
-        try:
-            refund_issue(refund_id=refund_id)
-            issued += 1
-        except stripe_api.ProviderError:
-            break
-    left = Refund.objects.filter(status=Refund.Status.PENDING, stripe_refund_id="").exists()
-    due_work_set(kind=REFUNDS_WORK, due_at=now + RETRY_AFTER if left else None)
-    return issued
 
 
 @transaction.atomic

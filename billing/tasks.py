@@ -16,10 +16,10 @@ def refund_issue_task(refund_id: int) -> str:
 
 
 @shared_task
-def refunds_sweep_task() -> int:
-    from billing.refunds import refunds_sweep
+def billing_sweep_task() -> int:
+    from billing.sweep import billing_sweep
 
-    return refunds_sweep()
+    return billing_sweep()
 
 
 @shared_task(autoretry_for=(stripe_api.ProviderError,), retry_backoff=5, retry_backoff_max=600, max_retries=8)

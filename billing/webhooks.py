@@ -51,15 +51,28 @@ def _charge_refunded(obj: dict, event: dict) -> None:
 
 
 def _account_updated(obj: dict, event: dict) -> None:
+    """The account's state is read back from Stripe, so events arriving out of order cannot
+    leave an older state behind; the event's own copy serves when Stripe cannot be reached."""
     from billing.onboarding import account_state_apply
 
-    account_state_apply(account_data=obj, event_created=int(event.get("created") or 0))
+    try:
+        current = stripe_api.account_get(obj["id"])
+    except stripe_api.ProviderError:
+        account_state_apply(account_data=obj, event_created=int(event.get("created") or 0))
+        return
+    account_state_apply(account_data=current, event_created=max(int(event.get("created") or 0), _now()))
 
 
 def _payout_changed(obj: dict, event: dict) -> None:
     from billing.payouts import payout_apply
 
     payout_apply(payout=obj)
+
+
+def _now() -> int:
+    import time
+
+    return int(time.time())
 
 
 HANDLERS: dict[str, Callable[[dict, dict], None]] = {

@@ -277,6 +277,7 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},
     },
 }
 
