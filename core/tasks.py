@@ -8,7 +8,7 @@ from core.scheduling import due_work_list
 # kind of due work -> the task that does it, in the tenant's schema
 DUE_WORK_TASKS = {
     "booking.holds": "booking.tasks.holds_release_task",
-    "billing.refunds": "billing.tasks.refunds_sweep_task",
+    "billing.sweep": "billing.tasks.billing_sweep_task",
 }
 
 

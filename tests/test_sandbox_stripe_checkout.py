@@ -64,25 +64,68 @@ def test_paying_with_4242_completes_the_session_and_tells_the_webhook(stripe_cli
     assert again.status_code == 409
 
 
-@pytest.mark.parametrize(("card", "decline_code"), [("4000000000000002", "generic_decline"),
-                                                    ("4000000000009995", "insufficient_funds")])
-def test_declined_cards_leave_the_session_open(stripe_client, connected, live_server_url, card, decline_code):
+DECLINES = [("4000000000000002", "generic_decline", "Your card was declined."),
+            ("4000000000009995", "insufficient_funds", "Your card has insufficient funds.")]
+
+
+@pytest.mark.parametrize(("card", "decline_code", "message"), DECLINES)
+def test_declined_cards_leave_the_session_open_and_fail_its_payment_intent(
+        stripe_client, connected, live_server_url, webhook_receiver, card, decline_code, message):
     session = _session(stripe_client, connected)
-    response = httpx.post(f"{live_server_url}/sandbox/stripe/checkout/{session.id}/pay", json={"card": card})
+    pay = f"{live_server_url}/sandbox/stripe/checkout/{session.id}/pay"
+    response = httpx.post(pay, json={"card": card})
     assert response.status_code == 402
-    error = response.json()["error"]
-    assert (error["type"], error["code"], error["decline_code"]) == ("card_error", "card_declined", decline_code)
-    assert stripe_client.v1.checkout.sessions.retrieve(session.id).status == "open"
+    assert response.json() == {"error": {"type": "card_error", "message": message, "code": "card_declined",
+                                         "decline_code": decline_code}}
+    still = stripe_client.v1.checkout.sessions.retrieve(session.id)
+    assert (still.status, still.payment_status) == ("open", "unpaid") and still.payment_intent.startswith("pi_")
+    intent = stripe_client.v1.payment_intents.retrieve(still.payment_intent)
+    assert intent.status == "requires_payment_method"
+    error = intent.last_payment_error
+    assert (error.type, error.code, error.decline_code, error.message) == ("card_error", "card_declined",
+                                                                           decline_code, message)
+    failed = stripe_client.v1.charges.retrieve(error.charge)
+    assert (failed.status, failed.paid, failed.failure_code) == ("failed", False, "card_declined")
+    (event,) = _events(webhook_receiver, 1)
+    assert event.type == "payment_intent.payment_failed" and event.data.object.id == intent.id
+    assert event.data.object.metadata.to_dict() == {"schema": "t_demo"}
+    assert event.data.object.last_payment_error.decline_code == decline_code
+
+    # Paying again with a good card completes the same payment intent.
+    assert httpx.post(pay, json={"card": "4242424242424242"}).status_code == 200
+    paid = stripe_client.v1.checkout.sessions.retrieve(session.id)
+    assert paid.payment_intent == intent.id
+    intent = stripe_client.v1.payment_intents.retrieve(intent.id)
+    assert (intent.status, intent.last_payment_error, intent.amount_received) == ("succeeded", None, 10000)
+    assert intent.latest_charge != failed.id
+    assert [e.type for e in _events(webhook_receiver, 2)] == ["payment_intent.payment_failed",
+                                                             "checkout.session.completed"]
 
 
-def test_the_hosted_page_pays_and_redirects(stripe_client, connected):
+def test_the_hosted_page_pays_and_redirects(stripe_client, connected, webhook_receiver):
     session = _session(stripe_client, connected)
     page = httpx.get(session.url)
     assert page.status_code == 200 and "4242 4242 4242 4242" in page.text
     declined = httpx.post(session.url, data={"card": "4000 0000 0000 0002"})
     assert declined.status_code == 402 and "Your card was declined." in declined.text
+    intent_id = stripe_client.v1.checkout.sessions.retrieve(session.id).payment_intent
+    assert stripe_client.v1.payment_intents.retrieve(intent_id).last_payment_error.decline_code == "generic_decline"
+    (failed,) = _events(webhook_receiver, 1)
+    assert failed.type == "payment_intent.payment_failed" and failed.data.object.id == intent_id
+    again = httpx.post(session.url, data={"card": "4000 0000 0000 9995"})
+    assert again.status_code == 402 and "insufficient funds" in again.text
+    assert stripe_client.v1.checkout.sessions.retrieve(session.id).payment_intent == intent_id
     paid = httpx.post(session.url, data={"card": "4242 4242 4242 4242"})
     assert paid.status_code == 302 and paid.headers["location"].endswith(f"session={session.id}")
+    assert stripe_client.v1.checkout.sessions.retrieve(session.id).payment_intent == intent_id
+    assert stripe_client.v1.payment_intents.retrieve(intent_id).status == "succeeded"
+
+
+def test_a_mistyped_card_number_changes_nothing(stripe_client, connected, live_server_url):
+    session = _session(stripe_client, connected)
+    response = httpx.post(f"{live_server_url}/sandbox/stripe/checkout/{session.id}/pay", json={"card": "1234"})
+    assert response.status_code == 402 and response.json()["error"]["code"] == "incorrect_number"
+    assert stripe_client.v1.checkout.sessions.retrieve(session.id).payment_intent is None
 
 
 def test_expiring_a_session_tells_the_webhook(stripe_client, connected, webhook_receiver):

@@ -39,6 +39,10 @@ def test_connected_balance_becomes_available_two_days_later(stripe_client, paid)
         assert [(t.amount, t.status) for t in txns.data] == [(9500, "available")]
 
 
+def _reversal(stripe_client, refund):
+    return stripe_client.v1.transfers.reversals.list(stripe_client.v1.charges.retrieve(refund.charge).transfer).data
+
+
 def test_full_refund_with_reversal_and_fee_refund(stripe_client, paid):
     refund = stripe_client.v1.refunds.create(params={
         "payment_intent": paid["intent"], "reverse_transfer": True, "refund_application_fee": True,
@@ -47,17 +51,56 @@ def test_full_refund_with_reversal_and_fee_refund(stripe_client, paid):
     charge = stripe_client.v1.charges.retrieve(refund.charge)
     assert charge.refunded and charge.amount_refunded == 10000
     assert _balance(stripe_client, paid["account"]) == (0, 0)
+    (reversal,) = _reversal(stripe_client, refund)
+    assert (reversal.id, reversal.amount, reversal.source_refund) == (refund.transfer_reversal, 9500, refund.id)
+    transfer = stripe_client.v1.transfers.retrieve(charge.transfer)
+    assert (transfer.amount_reversed, transfer.reversed) == (9500, True)
+    fee = stripe_client.v1.application_fees.retrieve(charge.application_fee)
+    assert (fee.amount, fee.amount_refunded, fee.refunded, fee.account) == (500, 500, True, paid["account"])
+    assert [r.amount for r in fee.refunds.data] == [500]
+    came_back = stripe_client.v1.balance_transactions.retrieve(refund.balance_transaction)
+    assert (came_back.type, came_back.amount, came_back.source) == ("refund", -10000, refund.id)
     with pytest.raises(stripe.InvalidRequestError) as again:
         stripe_client.v1.refunds.create(params={"payment_intent": paid["intent"]})
     assert again.value.code == "charge_already_refunded"
 
 
-def test_partial_refund_and_too_large_refund(stripe_client, paid):
-    stripe_client.v1.refunds.create(params={"payment_intent": paid["intent"], "amount": 4000,
-                                            "reverse_transfer": True})
+def test_partial_refund_reverses_a_proportional_share_and_the_platform_keeps_its_fee(stripe_client, paid):
+    refund = stripe_client.v1.refunds.create(params={"payment_intent": paid["intent"], "amount": 4000,
+                                                     "reverse_transfer": True})
+    assert [r.amount for r in _reversal(stripe_client, refund)] == [3800]  # 4,000 × 9,500 / 10,000
+    assert _balance(stripe_client, paid["account"]) == (0, 5700)
+    charge = stripe_client.v1.charges.retrieve(refund.charge)
+    assert stripe_client.v1.application_fees.retrieve(charge.application_fee).amount_refunded == 0
     with pytest.raises(stripe.InvalidRequestError) as too_much:
         stripe_client.v1.refunds.create(params={"payment_intent": paid["intent"], "amount": 7000})
     assert too_much.value.code == "amount_too_large"
+
+
+def test_refunding_the_fee_does_not_make_the_connected_account_pay_more(stripe_client, paid):
+    first = stripe_client.v1.refunds.create(params={"payment_intent": paid["intent"], "amount": 3333,
+                                                    "reverse_transfer": True, "refund_application_fee": True})
+    assert [r.amount for r in _reversal(stripe_client, first)] == [3166]  # 3,333 × 9,500 // 10,000
+    charge = stripe_client.v1.charges.retrieve(first.charge)
+    assert stripe_client.v1.application_fees.retrieve(charge.application_fee).amount_refunded == 166
+    assert _balance(stripe_client, paid["account"]) == (0, 9500 - 3166)
+    # The refund of the rest reverses exactly what is left: rounding leaves no crumbs behind.
+    rest = stripe_client.v1.refunds.create(params={"payment_intent": paid["intent"], "reverse_transfer": True,
+                                                   "refund_application_fee": True})
+    assert rest.amount == 6667
+    assert sorted(r.amount for r in _reversal(stripe_client, rest)) == [3166, 6334]
+    assert _balance(stripe_client, paid["account"]) == (0, 0)
+    fee = stripe_client.v1.application_fees.retrieve(charge.application_fee)
+    assert (fee.amount_refunded, fee.refunded) == (500, True)
+    payment = stripe_client.v1.charges.retrieve(stripe_client.v1.transfers.retrieve(charge.transfer)
+                                                .destination_payment)
+    assert (payment.amount_refunded, payment.refunded) == (9500, True)
+
+
+def test_refund_without_reversal_leaves_the_connected_account_alone(stripe_client, paid):
+    refund = stripe_client.v1.refunds.create(params={"payment_intent": paid["intent"]})
+    assert refund.transfer_reversal is None
+    assert _balance(stripe_client, paid["account"]) == (0, 9500)
 
 
 def test_payouts_take_only_what_is_available(stripe_client, paid):

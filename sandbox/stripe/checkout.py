@@ -86,9 +86,9 @@ def public(session: dict) -> dict:
     return {key: session[key] for key in PUBLIC_FIELDS}
 
 
-def session_get(session_id: str) -> dict:
+def session_get(session_id: str, *, lock: bool = False) -> dict:
     """A session, expired first if its time ran out (as Stripe does on its own)."""
-    session = store.get(session_id, "checkout.session")
+    session = store.get(session_id, "checkout.session", lock=lock)
     if session["status"] == "open" and session["expires_at"] <= store.now():
         session_expire(session)
     return session
@@ -106,46 +106,93 @@ def session_expire(session: dict) -> dict:
     return session
 
 
+def _intent(session: dict) -> dict:
+    """The session's payment intent, made on the first attempt to pay (as Stripe does)."""
+    if session["payment_intent"]:
+        return store.get(session["payment_intent"], "payment_intent", lock=True)
+    intent_data = session["payment_intent_data"]
+    intent = store.save({
+        "id": store.new_id("pi"), "object": "payment_intent", "created": store.now(),
+        "amount": session["amount_total"], "amount_capturable": 0, "amount_received": 0,
+        "currency": session["currency"], "status": "requires_payment_method", "capture_method": "automatic",
+        "payment_method_types": ["card"], "latest_charge": None, "last_payment_error": None,
+        "application_fee_amount": intent_data["application_fee_amount"],
+        "transfer_data": {"destination": intent_data["destination"]} if intent_data["destination"] else None,
+        "transfer_group": None, "description": None, "metadata": intent_data["metadata"], "livemode": False})
+    session["payment_intent"] = intent["id"]
+    store.save(session)
+    return intent
+
+
+def _charge(session: dict, intent: dict, card: str, **fields) -> dict:
+    intent_data = session["payment_intent_data"]
+    return {
+        "id": store.new_id("ch"), "object": "charge", "created": store.now(), "amount": session["amount_total"],
+        "amount_captured": 0, "amount_refunded": 0, "currency": session["currency"], "paid": False,
+        "captured": False, "refunded": False, "payment_intent": intent["id"],
+        "application_fee": None, "application_fee_amount": intent_data["application_fee_amount"],
+        "transfer": None, "transfer_group": None, "failure_code": None, "failure_message": None,
+        "transfer_data": {"destination": intent_data["destination"]} if intent_data["destination"] else None,
+        "balance_transaction": None, "billing_details": {"email": session["customer_email"]},
+        "payment_method_details": {"type": "card", "card": {"brand": "visa", "last4": card[-4:]}},
+        "metadata": intent_data["metadata"], "livemode": False, **fields}
+
+
+def _decline(session: dict, intent: dict, card: str) -> StripeError:
+    """A failed charge on the intent, which goes back to ``requires_payment_method`` and says why."""
+    code, decline_code, message = DECLINES[card]
+    charge = store.save(_charge(
+        session, intent, card, status="failed", failure_code=code, failure_message=message,
+        outcome={"type": "issuer_declined", "reason": decline_code, "network_status": "declined_by_network",
+                 "risk_level": "normal", "seller_message": "The bank did not return any further details with "
+                                                           "this decline."}))
+    intent.update(status="requires_payment_method", latest_charge=charge["id"], last_payment_error={
+        "type": "card_error", "code": code, "decline_code": decline_code, "message": message,
+        "charge": charge["id"], "doc_url": f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}",
+        "payment_method": {"object": "payment_method", "type": "card",
+                           "card": {"brand": "visa", "last4": card[-4:]}}})
+    store.save(intent)
+    store.event_emit("payment_intent.payment_failed", intent)
+    return StripeError(402, "card_error", message, code=code, decline_code=decline_code, keep=True)
+
+
 def session_pay(session: dict, card: str) -> dict:
-    """Complete the session with a test card, or raise a 402 card error (the session stays open)."""
+    """Complete the session with a test card. A declined card leaves the session open and its payment
+    intent failed (with a ``payment_intent.payment_failed`` event), then raises a 402 card error that
+    keeps all that (run it through ``store.atomic``)."""
     card = "".join(ch for ch in card if ch.isdigit())
+    session = session_get(session["id"], lock=True)
     if session["status"] != "open":
         raise StripeError(409, "invalid_request_error", f"This Checkout Session is {session['status']}.",
                           code="checkout_session_not_open")
-    if card in DECLINES:
-        code, decline_code, message = DECLINES[card]
-        raise StripeError(402, "card_error", message, code=code, decline_code=decline_code)
-    if card != CARD_OK:
+    if card not in DECLINES and card != CARD_OK:
         raise StripeError(402, "card_error", "Your card number is incorrect.", code="incorrect_number")
-    now = store.now()
+    intent = _intent(session)
+    if card in DECLINES:
+        raise _decline(session, intent, card)
     intent_data = session["payment_intent_data"]
-    charge_id, intent_id = store.new_id("ch"), store.new_id("pi")
-    transfer = None
-    if intent_data["destination"]:
-        fee = intent_data["application_fee_amount"] or 0
-        transfer = store.save({
-            "id": store.new_id("tr"), "object": "transfer", "created": now, "amount": session["amount_total"] - fee,
-            "currency": session["currency"], "destination": intent_data["destination"], "source_transaction": charge_id,
-            "reversed": False, "amount_reversed": 0, "metadata": {}})
-        money.balance_transaction_add(account=intent_data["destination"], amount=transfer["amount"],
-                                      currency=session["currency"], kind="payment", source=transfer["id"])
-    store.save({
-        "id": charge_id, "object": "charge", "created": now, "amount": session["amount_total"],
-        "amount_captured": session["amount_total"], "amount_refunded": 0, "currency": session["currency"],
-        "paid": True, "captured": True, "refunded": False, "status": "succeeded", "payment_intent": intent_id,
-        "application_fee_amount": intent_data["application_fee_amount"],
-        "transfer": transfer["id"] if transfer else None,
-        "transfer_data": {"destination": intent_data["destination"]} if intent_data["destination"] else None,
-        "balance_transaction": store.new_id("txn"), "billing_details": {"email": session["customer_email"]},
-        "payment_method_details": {"type": "card", "card": {"brand": "visa", "last4": card[-4:]}},
-        "metadata": intent_data["metadata"]})
-    store.save({
-        "id": intent_id, "object": "payment_intent", "created": now, "amount": session["amount_total"],
-        "amount_received": session["amount_total"], "currency": session["currency"], "status": "succeeded",
-        "latest_charge": charge_id, "application_fee_amount": intent_data["application_fee_amount"],
-        "transfer_data": {"destination": intent_data["destination"]} if intent_data["destination"] else None,
-        "metadata": intent_data["metadata"], "livemode": False})
-    session.update(status="complete", payment_status="paid", payment_intent=intent_id, url=None,
+    destination, fee = intent_data["destination"], intent_data["application_fee_amount"]
+    charge = _charge(session, intent, card, status="succeeded", paid=True, captured=True,
+                     amount_captured=session["amount_total"])
+    txn = money.balance_transaction_add(account=None, amount=charge["amount"], currency=charge["currency"],
+                                        kind="charge", source=charge["id"])
+    charge["balance_transaction"] = txn["id"]
+    if destination:
+        # A destination charge: what is left after the platform's fee goes on to the connected
+        # account at once, and becomes available there when the charge's funds do.
+        charge["transfer_group"] = f"group_{intent['id']}"
+        charge["transfer"] = money.transfer_create(
+            destination=destination, amount=charge["amount"] - (fee or 0), currency=charge["currency"],
+            source_transaction=charge["id"], available_on=txn["available_on"],
+            transfer_group=charge["transfer_group"])["id"]
+        if fee:
+            charge["application_fee"] = money.application_fee_create(
+                charge_id=charge["id"], account=destination, amount=fee, currency=charge["currency"])["id"]
+    store.save(charge)
+    intent.update(status="succeeded", amount_received=charge["amount"], latest_charge=charge["id"],
+                  last_payment_error=None, transfer_group=charge["transfer_group"])
+    store.save(intent)
+    session.update(status="complete", payment_status="paid", url=None,
                    customer_details={"email": session["customer_email"]})
     store.save(session)
     store.event_emit("checkout.session.completed", public(session))

@@ -1,6 +1,16 @@
 """HTTP face of the Stripe emulator: ``/sandbox/stripe/v1/...`` speaks Stripe's API
 (form-encoded in, JSON out, Bearer secret key, Idempotency-Key), and the hosted
-pages stand in for Stripe's own (onboarding)."""
+pages stand in for Stripe's own (onboarding, checkout).
+
+Helpers for scripts and browser tests (JSON in, JSON out):
+
+- ``POST /sandbox/stripe/accounts/{id}/onboarding`` ``{"outcome": "complete"|"abandon"}``
+- ``POST /sandbox/stripe/checkout/{session_id}/pay`` ``{"card": "4242424242424242"}``
+- ``GET|POST|DELETE /sandbox/stripe/clock``: the emulator's test clock. ``POST {"advance_seconds": N}``
+  (an integer ≥ 0) moves the emulator's "now" N seconds forward; ``DELETE`` puts it back on the
+  real time. Each answers ``{"now": <unix time>}``. Moving it is how a script lets funds become
+  available, sessions expire or payouts arrive without waiting; note that ``expires_at`` of new
+  Checkout Sessions is checked against the moved clock too."""
 
 from __future__ import annotations
 
@@ -13,7 +23,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 
-from sandbox.models import StripeIdempotentRequest
+from sandbox.models import StripeIdempotentRequest, StripeObject
 from sandbox.stripe import checkout, money, store
 from sandbox.stripe.encoding import EncodingError, decode_form
 from sandbox.stripe.store import StripeError
@@ -170,8 +180,7 @@ def script(view):
             body = json.loads(request.body or b"{}")
             if not isinstance(body, dict):
                 raise ValueError
-            with transaction.atomic():
-                return JsonResponse(view(request, body, *args, **kwargs))
+            return JsonResponse(store.atomic(view, request, body, *args, **kwargs))
         except ValueError:
             return JsonResponse({"error": {"type": "invalid_request_error", "message": "Send a JSON object."}},
                                 status=400)
@@ -215,7 +224,13 @@ def payment_intent_detail(request: HttpRequest, params: dict, intent_id: str):
 
 @api
 def charge_detail(request: HttpRequest, params: dict, charge_id: str):
-    return 200, store.get(charge_id, "charge")
+    """Charges of the platform (``ch_…``) and the payments transfers made on connected accounts (``py_…``)."""
+    return 200, store.private_strip(store.get(charge_id, "charge"))
+
+
+@api
+def application_fee_detail(request: HttpRequest, params: dict, fee_id: str):
+    return 200, store.get(fee_id, "application_fee")
 
 
 @csrf_exempt
@@ -228,8 +243,7 @@ def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
     error = None
     if request.method == "POST" and session["status"] == "open":
         try:
-            with transaction.atomic():
-                session = checkout.session_pay(session, request.POST.get("card", ""))
+            session = store.atomic(checkout.session_pay, session, request.POST.get("card", ""))
         except StripeError as exc:
             error = exc.body["error"]["message"]
         else:
@@ -285,3 +299,86 @@ def payouts(request: HttpRequest, params: dict):
         return 200, money.public_payout(money.payout_create(account, params))
     store.get(account, "account")
     return 200, {"object": "list", "url": "/v1/payouts", "has_more": False, "data": money.payouts_list(account)}
+
+
+@api
+def balance_transaction_detail(request: HttpRequest, params: dict, txn_id: str):
+    """A connected account's transaction with its ``Stripe-Account`` header, the platform's without."""
+    return 200, money.txn_get(txn_id, request.headers.get("Stripe-Account") or None)
+
+
+# --- transfers ----------------------------------------------------------------------------
+
+
+@api
+def transfers(request: HttpRequest, params: dict):
+    if request.method == "POST":
+        return 200, money.public_transfer(money.transfer_create_api(params))
+    return 200, money.transfers_list(params)
+
+
+@api
+def transfer_detail(request: HttpRequest, params: dict, transfer_id: str):
+    transfer = store.get(transfer_id, "transfer", lock=request.method == "POST")
+    if request.method == "POST":  # update: description and metadata (an empty value unsets a key)
+        metadata = {**transfer["metadata"], **(params.get("metadata") or {})}
+        transfer["metadata"] = {k: v for k, v in metadata.items() if v != ""}
+        transfer["description"] = params.get("description", transfer["description"])
+        store.save(transfer)
+    return 200, money.public_transfer(transfer)
+
+
+@api
+def transfer_reversals(request: HttpRequest, params: dict, transfer_id: str):
+    if request.method == "POST":
+        return 200, money.reversal_create_api(transfer_id, params)
+    return 200, money.reversals_list(transfer_id, params)
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+@api
+def events(request: HttpRequest, params: dict):
+    """Newest first; ``type`` (``charge.refunded``, or ``charge.*``); with ``Stripe-Account``, that
+    account's events only."""
+    if request.method != "GET":
+        raise StripeError(405, "invalid_request_error", f"Unrecognized request URL ({request.method}: /v1/events).")
+    rows = StripeObject.objects.filter(object="event")
+    event_type = params.get("type")
+    if event_type:
+        rows = (rows.filter(data__type__startswith=event_type[:-1]) if event_type.endswith("*")
+                else rows.filter(data__type=event_type))
+    if request.headers.get("Stripe-Account"):
+        rows = rows.filter(data__account=request.headers["Stripe-Account"])
+    return 200, store.list_page(rows, params, "/v1/events")
+
+
+@api
+def event_detail(request: HttpRequest, params: dict, event_id: str):
+    return 200, store.get(event_id, "event")
+
+
+# --- the test clock -------------------------------------------------------------------------
+
+
+@csrf_exempt
+def clock(request: HttpRequest) -> HttpResponse:
+    """``GET``: the emulator's now; ``POST {"advance_seconds": N}``: move it on; ``DELETE``: back to real time."""
+    if request.method == "GET":
+        return JsonResponse({"now": store.now()})
+    if request.method == "DELETE":
+        return JsonResponse({"now": store.clock_reset()})
+    if request.method != "POST":
+        return JsonResponse({"error": {"type": "invalid_request_error", "message": "Use GET, POST or DELETE."}},
+                            status=405)
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        body = None
+    seconds = body.get("advance_seconds") if isinstance(body, dict) else None
+    if type(seconds) is not int or seconds < 0:
+        return JsonResponse({"error": {"type": "invalid_request_error", "param": "advance_seconds",
+                                       "message": "Send {\"advance_seconds\": N} with N a whole number ≥ 0."}},
+                            status=400)
+    return JsonResponse({"now": store.clock_advance(seconds)})
