@@ -52,15 +52,17 @@ def call_list(*, user: User, tab: str, now: datetime | None = None) -> Sequence:
 
 
 def dashboard_summary(*, user: User, now: datetime | None = None) -> DashboardSummary:
-    """Income stays zero until billing records payments."""
+    """Income is the net (after the platform's fee and refunds) of the paid calls ``user`` may see."""
+    from billing.payouts import income_of
     from booking.selectors import sessions_count
 
     now = now or timezone.now()
     profile = profile_of(user=user) if user.is_consultant else None
     currency = profile.currency if profile else "USD"
     missing = profile_completeness(profile=profile).missing if profile else []
+    month, total = income_of(consultants=consultants_visible_to(user=user), currency=currency, now=now)
     return DashboardSummary(
-        income_month=Money(0, currency), income_total=Money(0, currency),
+        income_month=Money(month, currency), income_total=Money(total, currency),
         sessions=sessions_count(consultants=consultants_visible_to(user=user), now=now),
         upcoming=list(call_list(user=user, tab="upcoming", now=now)[:5]), missing_profile_parts=missing,
         email_verified=user.email_verified_at is not None,
