@@ -83,27 +83,31 @@ def _provider_failed(exc: stripe_api.ProviderError) -> PaymentsUnavailable:
 def account_ensure(*, owner_email: str) -> ConnectedAccount:
     """The tenant's connected account, created once.
 
-    The idempotency key names the schema, so a double click (or two owners at once)
-    reaches Stripe as one request and yields one account."""
+    The tenant's row is locked while Stripe creates the account, so a double click
+    (or two owners at once) queues up and the second finds the first one's account."""
+    import uuid
+
+    from tenants.models import Tenant
+
     account = connected_account()
     if account is not None:
         return account
-    from tenants.models import Tenant
-
     schema = connection.schema_name
-    try:
-        data = stripe_api.account_create(email=owner_email, country=None, metadata={"schema": schema},
-                                         idempotency_key=f"connect-account-{schema}")
-    except stripe_api.ProviderError as exc:
-        raise _provider_failed(exc) from exc
     with transaction.atomic():
-        account, _ = ConnectedAccount.objects.get_or_create(stripe_account_id=data["id"], defaults={
-            "charges_enabled": bool(data.get("charges_enabled")),
-            "payouts_enabled": bool(data.get("payouts_enabled")),
-            "details_submitted": bool(data.get("details_submitted")),
-            "requirements_due": (data.get("requirements") or {}).get("currently_due") or [],
-            "state_at": 0,
-        })
+        Tenant.objects.select_for_update().filter(schema_name=schema).first()
+        account = connected_account()
+        if account is not None:
+            return account
+        try:
+            data = stripe_api.account_create(email=owner_email, country=None, metadata={"schema": schema},
+                                             idempotency_key=f"connect-account-{schema}-{uuid.uuid4()}")
+        except stripe_api.ProviderError as exc:
+            raise _provider_failed(exc) from exc
+        account = ConnectedAccount.objects.create(
+            stripe_account_id=data["id"], charges_enabled=bool(data.get("charges_enabled")),
+            payouts_enabled=bool(data.get("payouts_enabled")),
+            details_submitted=bool(data.get("details_submitted")),
+            requirements_due=(data.get("requirements") or {}).get("currently_due") or [])
         Tenant.objects.filter(schema_name=schema).update(stripe_account_id=data["id"])
     return account
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing import stripe_api
@@ -188,16 +189,15 @@ def monthly_income(*, consultants: QuerySet | None = None, months: int = 12, now
 
 
 def income_of(*, consultants: QuerySet, currency: str, now: datetime | None = None) -> tuple[int, int]:
-    """(this month, all time) net income of these consultants' paid calls in ``currency``."""
+    """(this month, all time) net income of these consultants' paid calls in ``currency``, in one query."""
     now = now or timezone.now()
-    freeze = billing_settings().freeze_days
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    month = total = 0
-    for payment in paid_payments(consultants=consultants).filter(currency=currency):
-        net = earning_of(payment, freeze_days=freeze).net
-        total += net
-        if payment.paid_at >= month_start:
-            month += net
-    return month, total
-
-
+    net = F("amount") - F("application_fee")
+    kept = ~Q(refund__status=Refund.Status.FAILED)
+    this_month = Q(paid_at__gte=month_start)
+    totals = Payment.objects.filter(status=Payment.Status.PAID, currency=currency,
+                                    participant__call__consultant__in=consultants).aggregate(
+        total=Coalesce(Sum(net), 0), month=Coalesce(Sum(net, filter=this_month), 0),
+        reversed_total=Coalesce(Sum("refund__transfer_reversed", filter=kept), 0),
+        reversed_month=Coalesce(Sum("refund__transfer_reversed", filter=kept & this_month), 0))
+    return totals["month"] - totals["reversed_month"], totals["total"] - totals["reversed_total"]

@@ -188,7 +188,7 @@ def booking_create_api(request: HttpRequest, payload: BookingIn):
     checkout_url = None
     if participant.status == CallParticipant.Status.PENDING_PAYMENT:
         payment = checkout_for_new_booking(request, participant=participant, token=booked.manage_token)
-        checkout_url = payment.checkout_url
+        checkout_url, participant = payment.checkout_url, payment.participant  # the hold follows the session
     return Status(201, {
         "id": str(participant.public_id), "status": participant.status,
         "checkout_url": checkout_url,

@@ -1,6 +1,7 @@
 """The emulators' own storage (public schema): what the real provider would keep on its side."""
 
 from django.db import models
+from django.utils import timezone
 
 
 class StripeObject(models.Model):
@@ -9,7 +10,7 @@ class StripeObject(models.Model):
     id = models.CharField(primary_key=True, max_length=64)
     object = models.CharField(max_length=40, db_index=True)
     data = models.JSONField()
-    created = models.DateTimeField(auto_now_add=True)
+    created = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return self.id

@@ -111,8 +111,7 @@ def _account_id(tenant) -> str:
 
 @pytest.fixture
 def emulator_balance(tenant_alpha, settings):
-    """The connected account's total (available + pending) USD balance, as Stripe keeps it.
-    The emulator's account outlives each test (its key is the tenant's), so compare differences."""
+    """The connected account's total (available + pending) USD balance, as Stripe keeps it."""
 
     def total() -> int:
         data = httpx.get(f"{settings.STRIPE_API_BASE}/v1/balance", headers={

@@ -94,7 +94,14 @@ def clock_reset() -> int:
 
 
 def save(obj: dict) -> dict:
-    StripeObject.objects.update_or_create(id=obj["id"], defaults={"object": obj["object"], "data": obj})
+    """Store ``obj``. The row's ``created`` is the wall clock, not Django's ``timezone.now``: lists
+    keep insertion order even while a test has patched the application's time."""
+    from datetime import UTC, datetime
+
+    StripeObject.objects.update_or_create(
+        id=obj["id"], defaults={"object": obj["object"], "data": obj},
+        create_defaults={"object": obj["object"], "data": obj,
+                         "created": datetime.fromtimestamp(time.time(), tz=UTC)})
     return obj
 
 
