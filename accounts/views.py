@@ -98,9 +98,12 @@ def _viewer_tz(user) -> str:
 
 @member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    from billing.selectors import payments_setup_needed
+
     return render(request, "accounts/dashboard.html", {
         "tenant": request.tenant, "summary": dashboard_summary(user=request.user),
         "viewer_tz": _viewer_tz(request.user),
+        "payments_setup_needed": request.user.is_owner and payments_setup_needed(),
     })
 
 

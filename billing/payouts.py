@@ -40,8 +40,8 @@ class Earning:
 
     @property
     def money(self) -> dict[str, Money]:
-        return {name: Money(getattr(self, name), self.currency)
-                for name in ("gross", "platform_fee", "refunded", "net")}
+        return {name: Money(getattr(self, name) or 0, self.currency)
+                for name in ("gross", "platform_fee", "stripe_fee", "refunded", "net")}
 
 
 def _refund_counts(refund: Refund | None) -> bool:

@@ -29,3 +29,12 @@ def cancel_refund_preview(*, participant, now=None):
     amount, _ = refund_amount_for_cancel(payment=payment, by=Call.CanceledBy.CLIENT, call=participant.call,
                                          now=now or timezone.now())
     return Money(amount, payment.currency)
+
+
+def payments_setup_needed() -> bool:
+    """Paid offerings are listed but cannot be booked until the Stripe account is ready."""
+    from billing.onboarding import payments_ready
+    from booking.models import Offering
+
+    return Offering.objects.filter(price_amount__gt=0, active=True, archived_at__isnull=True).exists() \
+        and not payments_ready()

@@ -103,3 +103,15 @@ def test_account_events_reach_only_their_tenant(api, stripe_emulator, stripe_web
     with tenant_context(tenant_beta):
         assert not ConnectedAccount.objects.exists()
     assert Tenant.objects.get(slug="beta").stripe_account_id is None
+
+
+def test_the_owner_is_told_on_the_dashboard_until_payments_work(api, client, alpha_host, login, stripe_emulator):
+    offering(api, amount=5000)
+    login(client, alpha_host, "alice@alpha.example", ALPHA_OWNER_PASSWORD)
+    assert "Clients cannot book your paid offerings yet" in client.get("/dashboard/", HTTP_HOST=alpha_host) \
+        .content.decode()
+    account_id = api.call("post", "/me/payouts/onboarding").json()["account_id"]
+    httpx.post(f"{stripe_emulator}/sandbox/stripe/accounts/{account_id}/onboarding", json={"outcome": "complete"})
+    client.get("/payouts/?onboarding=done", HTTP_HOST=alpha_host)  # back from Stripe: the state is read
+    assert "Clients cannot book your paid offerings yet" not in client.get("/dashboard/", HTTP_HOST=alpha_host) \
+        .content.decode()

@@ -41,7 +41,7 @@ class Command(BaseCommand):
         )
 
     def _demo_bookable(self) -> None:
-        """Weekday hours and a free intro call, so the demo site has something to book."""
+        """Weekday hours, a free intro call and a paid session (bookable once payouts are connected)."""
         from django_tenants.utils import schema_context
 
         from booking.availability import PeriodIn, availability_replace
@@ -57,4 +57,7 @@ class Command(BaseCommand):
             offering_create(consultant=owner, kind="individual", data={
                 "title": "Intro call", "description": "A free first conversation about what you need.",
                 "duration_minutes": 30, "price_amount": 0, "currency": "USD", "min_notice_minutes": 120})
+            offering_create(consultant=owner, kind="individual", data={
+                "title": "Strategy session", "description": "An hour on your plan, with written notes afterwards.",
+                "duration_minutes": 60, "price_amount": 8000, "currency": "USD", "min_notice_minutes": 120})
         connection.set_schema_to_public()
