@@ -26,6 +26,7 @@ from booking.services import (
     booking_cancel_by_client,
     booking_create,
     booking_reschedule_by_client,
+    client_cutoff_passed,
 )
 from core.choices import time_zone_choices, time_zones
 from core.exceptions import ApplicationError, NotFound
@@ -141,6 +142,7 @@ def manage(request: HttpRequest, booking_id: str) -> HttpResponse:
                "payment": payment_of(participant), "refund": refund_of(participant),
                "cancel_refund": cancel_refund_preview(participant=participant),
                "cancel_form": cancel_form, "reschedule_form": reschedule_form}
-    if participant.status != "canceled" and call.kind == Offering.Kind.INDIVIDUAL and call.start_at > timezone.now():
+    if participant.status != "canceled" and call.kind == Offering.Kind.INDIVIDUAL \
+            and not client_cutoff_passed(call, timezone.now()):
         context["days"] = slots_by_day(call.offering, week_start(request, tz), tz, exclude_call_id=call.pk)
     return render(request, "booking/manage.html", context)

@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 
+from core.money import Money
 from sandbox.models import StripeIdempotentRequest, StripeObject
 from sandbox.stripe import checkout, money, store
 from sandbox.stripe.encoding import EncodingError, decode_form
@@ -250,7 +251,9 @@ def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
             return redirect(checkout.success_redirect(session))
     return render(request, "sandbox/stripe_checkout.html", {
         "session": session, "error": error,
-        "amount": f"{session['amount_total']} {session['currency'].upper()} (minor units)",
+        "amount": Money(session["amount_total"], session["currency"].upper()),
+        "items": [(item.get("price_data", {}).get("product_data", {}).get("name", ""), item.get("quantity"))
+                  for item in session.get("line_items_data") or []],
     }, status=402 if error else 200)
 
 
