@@ -39,6 +39,11 @@ def checkout_for_new_booking(request: HttpRequest, *, participant, token: str) -
     return checkout_start_or_release(participant=participant, success_url=success, cancel_url=cancel)
 
 
+class _LinkInvalid(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
 def _booking(request: HttpRequest, booking_id: str):
     token = request.GET.get("token") or request.POST.get("token") or ""
     try:
@@ -46,7 +51,21 @@ def _booking(request: HttpRequest, booking_id: str):
     except NotFound:
         raise Http404 from None
     except ApplicationError as exc:
-        raise Http404(exc.message) from None
+        raise _LinkInvalid(exc.message) from None
+
+
+def _with_booking(view):
+    """The booking named in the URL, authorised by its manage token; the same 403 page as the manage page."""
+    from functools import wraps
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, booking_id: str) -> HttpResponse:
+        try:
+            return view(request, booking_id)
+        except _LinkInvalid as exc:
+            return render(request, "booking/manage_invalid.html", {"message": exc.message}, status=403)
+
+    return wrapped
 
 
 def _manage(booking_id: str, token: str):
@@ -54,6 +73,7 @@ def _manage(booking_id: str, token: str):
 
 
 @require_POST
+@_with_booking
 def pay(request: HttpRequest, booking_id: str) -> HttpResponse:
     """(Re)open checkout for a booking waiting for payment; a double click gets the same session."""
     participant, token = _booking(request, booking_id)
@@ -68,6 +88,7 @@ def pay(request: HttpRequest, booking_id: str) -> HttpResponse:
 
 @never_cache
 @require_GET
+@_with_booking
 def paid(request: HttpRequest, booking_id: str) -> HttpResponse:
     """Back from checkout: confirm now if Stripe says it is paid, without waiting for the webhook."""
     participant, token = _booking(request, booking_id)
@@ -84,6 +105,7 @@ def paid(request: HttpRequest, booking_id: str) -> HttpResponse:
 
 @never_cache
 @require_GET
+@_with_booking
 def checkout_canceled(request: HttpRequest, booking_id: str) -> HttpResponse:
     """The client left checkout: the time is given back at once."""
     participant, token = _booking(request, booking_id)

@@ -215,3 +215,16 @@ def test_webhook_events_name_the_tenant_in_metadata(api, stripe_webhooks):
     completed = stripe_webhooks.of_type("checkout.session.completed")[-1]
     event = json.loads(completed["body"])
     assert event["data"]["object"]["metadata"]["schema"] == "t_alpha"
+
+
+@pytest.mark.parametrize("path", ["paid/", "checkout-canceled/"])
+def test_return_pages_need_the_bookings_own_token(api, client, alpha_host, beta_host, tenant_alpha, path):
+    booking = paid_booking(api)
+    wrong = client.get(f"/bookings/{booking['id']}/{path}?token=forged", HTTP_HOST=alpha_host)
+    assert wrong.status_code == 403
+    foreign = client.get(f"/bookings/{booking['id']}/{path}?token={manage_token(booking)}", HTTP_HOST=beta_host)
+    assert foreign.status_code == 404
+    assert client.post(f"/bookings/{booking['id']}/pay/", {"token": "forged"}, HTTP_HOST=alpha_host) \
+        .status_code == 403
+    participant = _participant(tenant_alpha, booking["id"])
+    assert (participant.status, participant.payment.status) == ("pending_payment", "open")

@@ -192,3 +192,16 @@ def test_canceling_an_unpaid_booking_closes_its_checkout(api, tenant_alpha, emul
     assert response.status_code == 200 and response.json()["refund"] is None
     assert emulator.v1.checkout.sessions.retrieve(session_id(booking["checkout_url"])).status == "expired"
     assert pay(booking["checkout_url"]).status_code == 409
+
+
+def test_the_client_sees_the_refund_before_and_after_canceling(api, paid, client, alpha_host, tenant_alpha):
+    with tenant_context(tenant_alpha):
+        BillingSettings.objects.update_or_create(defaults={"late_cancel_refund_percent": 50})
+    booking, _ = paid(days_ahead=3)
+    page = f"/bookings/{booking['id']}/?token={manage_token(booking)}"
+    assert "Canceling now refunds €50.00 to your card." in client.get(page, HTTP_HOST=alpha_host).content.decode()
+    with tenant_context(tenant_alpha):
+        BookingSettings.objects.update_or_create(defaults={"client_change_cutoff_hours": 24 * 7})
+    html = client.get(page, HTTP_HOST=alpha_host).content.decode()
+    assert "Canceling now refunds €25.00 to your card." in html
+    assert "Choose another time" not in html and "too close to the call to move it" in html
