@@ -18,8 +18,8 @@ from billing.models import Payment
 from billing.onboarding import PaymentsUnavailable, connected_account
 from billing.sweep import sweep_schedule
 from booking.models import CallParticipant
-from booking.services import booking_payment_received, booking_release_unpaid, hold_extend
-from core.exceptions import Conflict
+from booking.services import booking_lock, booking_payment_received, booking_release_unpaid, hold_extend
+from core.exceptions import ApplicationError, Conflict
 from core.tasks import delay_on_commit
 
 logger = logging.getLogger(__name__)
@@ -67,16 +67,20 @@ def _session_open(participant: CallParticipant, destination: str, success_url: s
     fee = fee_amount(amount, platform_fee_bps(schema))
     expires_at = max(participant.hold_expires_at or now, now + timedelta(seconds=CHECKOUT_MIN_SECONDS))
     metadata = {"schema": schema, "call": str(call.public_id), "participant": str(participant.public_id)}
+    currency = participant.currency
     params = {
         "mode": "payment",
+        # Cards only: a delayed method (SEPA debit…) could not confirm within the hold.
+        "payment_method_types": ["card"],
         "customer_email": participant.email,
         "client_reference_id": str(participant.public_id),
         "line_items": [{"quantity": participant.seats, "price_data": {
-            "currency": participant.currency.lower(), "unit_amount": participant.unit_price_amount,
+            "currency": currency.lower(),
+            "unit_amount": stripe_api.to_stripe_amount(participant.unit_price_amount, currency),
             "product_data": {"name": call.title[:250]},
         }}],
-        "payment_intent_data": {"application_fee_amount": fee, "transfer_data": {"destination": destination},
-                                "metadata": metadata},
+        "payment_intent_data": {"application_fee_amount": stripe_api.to_stripe_amount(fee, currency),
+                                "transfer_data": {"destination": destination}, "metadata": metadata},
         "metadata": metadata,
         "expires_at": _ts(expires_at),
         "success_url": success_url,
@@ -90,18 +94,29 @@ def _session_open(participant: CallParticipant, destination: str, success_url: s
             from exc
     payment = Payment.objects.create(
         participant=participant, checkout_session_id=session["id"], checkout_url=session["url"] or "",
-        amount=session["amount_total"], currency=participant.currency, application_fee=fee)
+        amount=stripe_api.from_stripe_amount(session["amount_total"], currency), currency=currency,
+        application_fee=fee)
     hold_extend(participant=participant, until=_from_ts(session["expires_at"]))
     return payment
 
 
 def checkout_start_or_release(*, participant: CallParticipant, success_url: str, cancel_url: str) -> Payment:
-    """Start checkout right after booking; if Stripe cannot be reached, give the slot back at once."""
+    """Start checkout right after booking; if it cannot start, give the slot back at once."""
     try:
         return checkout_start(participant=participant, success_url=success_url, cancel_url=cancel_url)
-    except PaymentsUnavailable:
+    except ApplicationError:
         booking_release_unpaid(participant_id=participant.pk, reason="Payment could not be started")
         raise
+
+
+def _lock_payment(session_id: str | None) -> Payment | None:
+    """The session's payment, locked after its booking (see ``booking_lock``)."""
+    participant_id = Payment.objects.filter(checkout_session_id=session_id or "-").values_list(
+        "participant_id", flat=True).first()
+    if participant_id is None:
+        return None
+    booking_lock(participant_id=participant_id)
+    return Payment.objects.select_for_update().get(participant_id=participant_id)
 
 
 def payment_paid(*, session: dict, now: datetime | None = None) -> Payment | None:
@@ -113,7 +128,7 @@ def payment_paid(*, session: dict, now: datetime | None = None) -> Payment | Non
         return None
     now = now or timezone.now()
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().filter(checkout_session_id=session.get("id")).first()
+        payment = _lock_payment(session.get("id"))
         if payment is None:
             return None
         if payment.status == Payment.Status.PAID:
@@ -138,7 +153,7 @@ def payment_paid(*, session: dict, now: datetime | None = None) -> Payment | Non
 def payment_expired(*, session: dict) -> Payment | None:
     """The session expired unpaid: release the hold (if it still stands)."""
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().filter(checkout_session_id=session.get("id")).first()
+        payment = _lock_payment(session.get("id"))
         if payment is None or payment.status != Payment.Status.OPEN:
             return payment
         payment.status = Payment.Status.EXPIRED
@@ -199,7 +214,7 @@ def session_close(*, payment_id: int) -> None:
     try:
         stripe_api.checkout_session_expire(payment.checkout_session_id)
     except stripe_api.ProviderError as exc:
-        if exc.unreachable:
+        if exc.temporary:
             raise
     checkout_return(payment=payment)
 

@@ -138,7 +138,7 @@ def withdraw(*, requested_by, now: datetime | None = None) -> Payout:
                 currency=current.currency, metadata={"schema": connection.schema_name, "request": str(key)},
                 idempotency_key=f"payout-{connection.schema_name}-{key}")
         except stripe_api.ProviderError as exc:
-            if exc.unreachable:
+            if exc.temporary:
                 raise PaymentsUnavailable("Stripe cannot be reached; nothing was withdrawn. Try again soon.") \
                     from exc
             raise Conflict(f"Stripe refused the payout: {exc.message}") from exc
@@ -155,8 +155,10 @@ def payout_apply(*, payout: dict) -> Payout:
     row, created = Payout.objects.select_for_update().get_or_create(stripe_payout_id=payout["id"], defaults={
         "amount": payout["amount"], "currency": str(payout["currency"]).upper(), "status": status,
         "arrival_date": _from_ts(payout.get("arrival_date"))})
+    # Forward only: pending → in transit → paid, and failed/canceled at any point (a bank can
+    # return a payout Stripe had marked paid). A late "in transit" never undoes "paid".
     order = [Payout.Status.PENDING, Payout.Status.IN_TRANSIT, Payout.Status.PAID]
-    final = (Payout.Status.PAID, Payout.Status.FAILED, Payout.Status.CANCELED)
+    final = (Payout.Status.FAILED, Payout.Status.CANCELED)
     if not created and row.status not in final and (
             status in final or order.index(status) > order.index(row.status)):
         row.status = status

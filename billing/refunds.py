@@ -82,12 +82,12 @@ def refund_issue(*, refund_id: int) -> Refund:
     payment = refund.payment
     try:
         data = stripe_api.refund_create(
-            payment_intent=payment.payment_intent_id, amount=refund.amount,
+            payment_intent=payment.payment_intent_id, amount=refund.amount, currency=refund.currency,
             metadata={"schema": connection.schema_name, "refund": str(refund.public_id),
                       "participant": str(payment.participant.public_id)},
             idempotency_key=f"refund-{connection.schema_name}-{refund.public_id}")
     except stripe_api.ProviderError as exc:
-        if exc.unreachable:
+        if exc.temporary:
             raise  # retried by the task, and by the sweep after that
         Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
             status=Refund.Status.FAILED, failure_message=exc.message[:500])
@@ -115,6 +115,29 @@ def refunds_from_charge(*, charge: dict) -> int:
             updated += Refund.objects.filter(stripe_refund_id=item.get("id"), status=Refund.Status.PENDING) \
                 .update(status=Refund.Status.SUCCEEDED, succeeded_at=timezone.now())
     return updated
+
+
+@transaction.atomic
+def refund_update(*, refund_data: dict) -> Refund | None:
+    """``refund.updated`` / ``charge.refund.updated``: Stripe's own word on one refund, matched by
+    the refund id we put in its metadata (or Stripe's id)."""
+    ours = (refund_data.get("metadata") or {}).get("refund")
+    refunds = Refund.objects.select_for_update()
+    refund = (refunds.filter(public_id=ours).first() if ours else None) or \
+        refunds.filter(stripe_refund_id=refund_data.get("id") or "-").first()
+    if refund is None:
+        return None
+    status = {"succeeded": Refund.Status.SUCCEEDED, "failed": Refund.Status.FAILED,
+              "canceled": Refund.Status.FAILED}.get(refund_data.get("status"))
+    refund.stripe_refund_id = refund.stripe_refund_id or refund_data.get("id") or ""
+    if status is not None and refund.status != status:
+        refund.status = status
+        refund.succeeded_at = timezone.now() if status == Refund.Status.SUCCEEDED else None
+        if status == Refund.Status.FAILED:
+            refund.failure_message = (refund_data.get("failure_reason") or "Stripe could not refund.")[:500]
+            logger.error("Refund %s failed at Stripe: %s", refund.public_id, refund.failure_message)
+    refund.save()
+    return refund
 
 
 @transaction.atomic

@@ -19,12 +19,29 @@ WEBHOOK_TOLERANCE_SECONDS = 300
 
 
 class ProviderError(Exception):
-    """Stripe refused the request or could not be reached."""
+    """Stripe refused the request or could not be reached.
+
+    ``temporary`` errors (no connection, rate limits, Stripe's own 5xx, a concurrent
+    request with the same idempotency key) are worth retrying; the others are not."""
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 unreachable: bool = False) -> None:
+                 temporary: bool = False) -> None:
         super().__init__(message)
-        self.message, self.code, self.status, self.unreachable = message, code, status, unreachable
+        self.message, self.code, self.status, self.temporary = message, code, status, temporary
+
+
+# Stripe's amounts are the currency's minor unit, except for these, which Stripe takes
+# with two decimals although they have none (https://docs.stripe.com/currencies#special-cases).
+_STRIPE_TWO_DECIMALS_FOR_ZERO = {"ISK", "UGX"}
+TIMEOUT_SECONDS = 20
+
+
+def to_stripe_amount(amount: int, currency: str) -> int:
+    return amount * 100 if currency.upper() in _STRIPE_TWO_DECIMALS_FOR_ZERO else amount
+
+
+def from_stripe_amount(amount: int, currency: str) -> int:
+    return amount // 100 if currency.upper() in _STRIPE_TWO_DECIMALS_FOR_ZERO else amount
 
 
 class SignatureError(Exception):
@@ -32,9 +49,11 @@ class SignatureError(Exception):
 
 
 def _client() -> stripe.StripeClient:
+    """A short timeout: some callers hold a row lock (one booking, one tenant) while Stripe answers."""
     return stripe.StripeClient(
         settings.STRIPE_API_KEY, base_addresses={"api": settings.STRIPE_API_BASE},
         max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+        http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
     )
 
 
@@ -52,12 +71,16 @@ def _call(method, *args, **kwargs) -> dict:
         return method(*args, **kwargs).to_dict()
     except stripe.APIConnectionError as exc:
         logger.warning("Stripe unreachable: %s", exc)
-        raise ProviderError("The payment provider cannot be reached.", unreachable=True) from exc
+        raise ProviderError("The payment provider cannot be reached.", temporary=True) from exc
     except stripe.StripeError as exc:
         error = exc.error
         message = (error.message if error is not None and error.message else str(exc)) or "Stripe error"
-        logger.info("Stripe refused a request: %s (%s)", message, exc.code)
-        raise ProviderError(message, code=exc.code, status=exc.http_status) from exc
+        status = exc.http_status or 0
+        temporary = isinstance(exc, stripe.RateLimitError | stripe.APIError) or status in (409, 429) \
+            or status >= 500
+        logger.log(logging.WARNING if temporary else logging.INFO, "Stripe refused a request: %s (%s)",
+                   message, exc.code)
+        raise ProviderError(message, code=exc.code, status=exc.http_status, temporary=temporary) from exc
 
 
 # --- Connect accounts ---------------------------------------------------------------------
@@ -67,6 +90,9 @@ def account_create(*, email: str, country: str | None, metadata: dict[str, str],
     params: dict[str, Any] = {
         "type": "express", "email": email, "metadata": metadata,
         "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
+        # Money leaves only through "Withdraw", which applies the freeze rule; Stripe's default
+        # automatic payouts would send each payment to the bank as soon as Stripe allows.
+        "settings": {"payouts": {"schedule": {"interval": "manual"}}},
     }
     if country:
         params["country"] = country
@@ -117,10 +143,11 @@ def balance_transaction_get(txn_id: str, *, account: str | None = None) -> dict:
 # --- Refunds, balance, payouts --------------------------------------------------------------
 
 
-def refund_create(*, payment_intent: str, amount: int, metadata: dict[str, str], idempotency_key: str) -> dict:
+def refund_create(*, payment_intent: str, amount: int, currency: str, metadata: dict[str, str],
+                  idempotency_key: str) -> dict:
     """A refund of a destination charge: the tenant gives back its share, the platform its fee."""
     return _call(_client().v1.refunds.create, params={
-        "payment_intent": payment_intent, "amount": amount, "reverse_transfer": True,
+        "payment_intent": payment_intent, "amount": to_stripe_amount(amount, currency), "reverse_transfer": True,
         "refund_application_fee": True, "metadata": metadata,
     }, options=_options(idempotency_key=idempotency_key))
 
@@ -132,7 +159,7 @@ def balance_get(*, account: str) -> dict:
 def payout_create(*, account: str, amount: int, currency: str, metadata: dict[str, str],
                   idempotency_key: str) -> dict:
     return _call(_client().v1.payouts.create, params={
-        "amount": amount, "currency": currency.lower(), "metadata": metadata,
+        "amount": to_stripe_amount(amount, currency), "currency": currency.lower(), "metadata": metadata,
     }, options=_options(idempotency_key=idempotency_key, account=account))
 
 

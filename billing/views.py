@@ -115,9 +115,12 @@ def checkout_canceled(request: HttpRequest, booking_id: str) -> HttpResponse:
     if payment is not None and payment.status == Payment.Status.PAID:
         messages.success(request, "Your payment went through — your call is confirmed.")
         return _manage(booking_id, token)
-    messages.info(request, "Payment canceled: nothing was charged and the time is free again. "
-                           "You can choose a time and book again.")
-    return redirect(f"/book/{participant.call.offering.public_id}/")
+    if payment is not None and payment.status == Payment.Status.EXPIRED:
+        messages.info(request, "Payment canceled: nothing was charged and the time is free again. "
+                               "You can choose a time and book again.")
+        return redirect(f"/book/{participant.call.offering.public_id}/")
+    messages.info(request, "Payment not completed. You can still pay until your time is released.")
+    return _manage(booking_id, token)
 
 
 class BillingSettingsForm(forms.Form):

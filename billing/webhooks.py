@@ -50,6 +50,12 @@ def _charge_refunded(obj: dict, event: dict) -> None:
     refunds_from_charge(charge=obj)
 
 
+def _refund_updated(obj: dict, event: dict) -> None:
+    from billing.refunds import refund_update
+
+    refund_update(refund_data=obj)
+
+
 def _account_updated(obj: dict, event: dict) -> None:
     """The account's state is read back from Stripe, so events arriving out of order cannot
     leave an older state behind; the event's own copy serves when Stripe cannot be reached."""
@@ -81,6 +87,9 @@ HANDLERS: dict[str, Callable[[dict, dict], None]] = {
     "checkout.session.expired": _checkout_expired,
     "payment_intent.payment_failed": _payment_failed,
     "charge.refunded": _charge_refunded,
+    "charge.refund.updated": _refund_updated,
+    "refund.updated": _refund_updated,
+    "refund.failed": _refund_updated,
     "account.updated": _account_updated,
     "payout.created": _payout_changed,
     "payout.updated": _payout_changed,
@@ -97,11 +106,13 @@ def event_tenant(event: dict):
     obj = (event.get("data") or {}).get("object") or {}
     schema = (obj.get("metadata") or {}).get("schema") if isinstance(obj.get("metadata"), dict) else None
     tenants = Tenant.objects.exclude(schema_name=get_public_schema_name())
-    if schema:
-        return tenants.filter(schema_name=schema).first()
     account = event.get("account") or (obj.get("id") if obj.get("object") == "account" else None)
     if account:
-        return tenants.filter(stripe_account_id=account).first()
+        # A connected account's event belongs to that account's tenant, whatever its metadata says.
+        tenant = tenants.filter(stripe_account_id=account).first()
+        return tenant if tenant is not None and (not schema or schema == tenant.schema_name) else None
+    if schema:
+        return tenants.filter(schema_name=schema).first()
     return None
 
 

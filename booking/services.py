@@ -24,6 +24,7 @@ from booking.selectors import busy_for, rules_for, schedule_for, seats_taken
 from booking.slots import candidate_slots, free_slots, window_for_days
 from core.choices import time_zones
 from core.exceptions import Conflict, InvalidInput, NotFound, PermissionDenied, parse_public_id
+from core.tasks import on_commit_in_schema
 
 
 def booking_settings() -> BookingSettings:
@@ -73,7 +74,7 @@ def group_call_reschedule(*, offering: Offering, start_at: datetime, end_at: dat
     except IntegrityError:
         raise Conflict("You already have a call at that time.") from None
     if old != (start_at, end_at):
-        transaction.on_commit(lambda: signals.call_rescheduled.send(Call, call=call, old_start=old[0],
+        on_commit_in_schema(lambda: signals.call_rescheduled.send(Call, call=call, old_start=old[0],
                                                                     old_end=old[1]))
     return call
 
@@ -179,7 +180,7 @@ def booking_create(*, request: BookingRequest, now: datetime | None = None) -> B
         booked = _book_individual(offering, request, now, hold_minutes)
     if booked.participant.status == CallParticipant.Status.CONFIRMED:
         call, participant = booked.participant.call, booked.participant
-        transaction.on_commit(lambda: signals.booking_confirmed.send(Call, call=call, participant=participant))
+        on_commit_in_schema(lambda: signals.booking_confirmed.send(Call, call=call, participant=participant))
     return booked
 
 
@@ -229,16 +230,29 @@ def _book_group(offering: Offering, request: BookingRequest, now: datetime, hold
 
 
 def access_booking(*, booking_id: str, token: str, for_update: bool = False) -> CallParticipant:
-    """A booking, by its public id and the manage token that came with it."""
+    """A booking, by its public id and the manage token that came with it (locked with its call
+    when ``for_update``, in the order ``booking_lock`` uses)."""
     participants = CallParticipant.objects.select_related("call", "call__offering", "call__consultant__profile")
-    if for_update:
-        participants = participants.select_for_update(of=("self",))
     participant = participants.filter(public_id=parse_public_id(booking_id)).first()
     if participant is None:
         raise NotFound("No such booking.")
     if not token or not secrets.compare_digest(participant.manage_token_hash, _token_hash(token)):
         raise PermissionDenied("This link is not valid for this booking.")
+    if for_update:
+        _, participant = booking_lock(participant_id=participant.pk)
     return participant
+
+
+def booking_lock(*, participant_id: int) -> tuple[Call, CallParticipant]:
+    """Lock a booking's call, then the booking: every path that changes both (host and client
+    changes, hold release, payment) takes the locks in this order, so none waits on another
+    in a cycle. Billing then locks the booking's payment."""
+    call_id = CallParticipant.objects.filter(pk=participant_id).values_list("call_id", flat=True).get()
+    call = Call.objects.select_for_update(of=("self",)).select_related(
+        "offering", "consultant__profile").get(pk=call_id)
+    participant = CallParticipant.objects.select_for_update().get(pk=participant_id)
+    participant.call = call
+    return call, participant
 
 
 def _check_client_cutoff(call: Call, now: datetime) -> None:
@@ -276,7 +290,7 @@ def _cancel_participant(participant: CallParticipant, *, by: str, reason: str, n
         call.save(update_fields=["status", "canceled_at", "canceled_by", "cancel_reason", "updated_at"])
         participant.call = call
     signals.participant_canceled.send(Call, call=call, participant=participant, by=by, now=now)
-    transaction.on_commit(lambda: signals.booking_canceled.send(
+    on_commit_in_schema(lambda: signals.booking_canceled.send(
         Call, call=call, participant=participant, by=by, reason=participant.cancel_reason))
     return participant
 
@@ -293,7 +307,7 @@ def _move_call(call: Call, start: datetime, now: datetime) -> Call:
             call.save(update_fields=["start_at", "end_at", "blocked_start", "blocked_end", "updated_at"])
     except IntegrityError:
         raise Conflict("This time has just been taken. Please choose another slot.") from None
-    transaction.on_commit(lambda: signals.call_rescheduled.send(Call, call=call, old_start=old[0], old_end=old[1]))
+    on_commit_in_schema(lambda: signals.call_rescheduled.send(Call, call=call, old_start=old[0], old_end=old[1]))
     return call
 
 
@@ -302,8 +316,7 @@ def booking_reschedule_by_client(*, booking_id: str, token: str, start: datetime
                                  now: datetime | None = None) -> CallParticipant:
     now = now or timezone.now()
     participant = access_booking(booking_id=booking_id, token=token, for_update=True)
-    call = Call.objects.select_for_update(of=("self",)).select_related("offering", "consultant__profile").get(
-        pk=participant.call_id)
+    call = participant.call
     if participant.status == CallParticipant.Status.CANCELED or call.status == Call.Status.CANCELED:
         raise Conflict("This booking is canceled.")
     if call.kind == Offering.Kind.GROUP:
@@ -379,20 +392,27 @@ def holds_release_and_reschedule(*, now: datetime | None = None) -> int:
 def holds_release_expired(*, now: datetime | None = None) -> int:
     """Cancel unpaid bookings whose hold ran out (by ``system``); their slots are free again."""
     now = now or timezone.now()
-    expired = list(CallParticipant.objects.select_for_update(skip_locked=True).select_related("call").filter(
-        status=CallParticipant.Status.PENDING_PAYMENT, hold_expires_at__lte=now))
-    for participant in expired:
-        _cancel_participant(participant, by=Call.CanceledBy.SYSTEM, reason="Payment not completed", now=now)
-    return len(expired)
+    expired = list(CallParticipant.objects.filter(
+        status=CallParticipant.Status.PENDING_PAYMENT, hold_expires_at__lte=now).values_list("pk", flat=True))
+    released = 0
+    for participant_id in expired:
+        released += booking_release_unpaid(participant_id=participant_id, reason="Payment not completed",
+                                           now=now, expired_only=True)
+    return released
 
 
 @transaction.atomic
-def booking_release_unpaid(*, participant_id: int, reason: str, now: datetime | None = None) -> bool:
-    """Give an unpaid booking's slot back (checkout left, expired or impossible); False if it was not unpaid."""
-    participant = CallParticipant.objects.select_for_update().select_related("call").get(pk=participant_id)
+def booking_release_unpaid(*, participant_id: int, reason: str, now: datetime | None = None,
+                           expired_only: bool = False) -> bool:
+    """Give an unpaid booking's slot back (checkout left, expired or impossible); False if it was not
+    unpaid (or, with ``expired_only``, if its hold was extended meanwhile)."""
+    now = now or timezone.now()
+    _, participant = booking_lock(participant_id=participant_id)
     if participant.status != CallParticipant.Status.PENDING_PAYMENT:
         return False
-    _cancel_participant(participant, by=Call.CanceledBy.SYSTEM, reason=reason, now=now or timezone.now())
+    if expired_only and participant.hold_expires_at and participant.hold_expires_at > now:
+        return False
+    _cancel_participant(participant, by=Call.CanceledBy.SYSTEM, reason=reason, now=now)
     return True
 
 
@@ -415,11 +435,13 @@ def booking_payment_received(*, participant_id: int, now: datetime | None = None
     """The booking was paid: confirm it. False when it cannot be kept (canceled by a person, or
     released and its time or seats taken since) — then the caller refunds."""
     now = now or timezone.now()
-    participant = CallParticipant.objects.select_for_update().get(pk=participant_id)
-    call = Call.objects.select_for_update().get(pk=participant.call_id)
-    participant.call = call
+    call, participant = booking_lock(participant_id=participant_id)
     if participant.status == CallParticipant.Status.CONFIRMED:
         return True
+    if participant.status == CallParticipant.Status.PENDING_PAYMENT and call.start_at <= now:
+        _cancel_participant(participant, by=Call.CanceledBy.SYSTEM, reason="Paid after the call had started",
+                            now=now)
+        return False
     if participant.status == CallParticipant.Status.CANCELED:
         if participant.canceled_by != Call.CanceledBy.SYSTEM or call.start_at <= now:
             return False
@@ -431,7 +453,7 @@ def booking_payment_received(*, participant_id: int, now: datetime | None = None
     if call.kind == Offering.Kind.INDIVIDUAL and call.status != Call.Status.CONFIRMED:
         call.status, call.hold_expires_at = Call.Status.CONFIRMED, None
         call.save(update_fields=["status", "hold_expires_at", "updated_at"])
-    transaction.on_commit(lambda: signals.booking_confirmed.send(Call, call=call, participant=participant))
+    on_commit_in_schema(lambda: signals.booking_confirmed.send(Call, call=call, participant=participant))
     return True
 
 

@@ -103,6 +103,9 @@ def accounts(request: HttpRequest, params: dict):
         "id": store.new_id("acct"), "object": "account", "type": account_type, "created": store.now(),
         "country": params.get("country", "US"), "default_currency": params.get("default_currency", "usd"),
         "email": params.get("email"), "metadata": params.get("metadata", {}),
+        "settings": {"payouts": {"schedule": {
+            "interval": (((params.get("settings") or {}).get("payouts") or {}).get("schedule") or {}).get(
+                "interval", "daily")}}},
         "charges_enabled": False, "payouts_enabled": False, "details_submitted": False,
         "capabilities": {name: "inactive" for name in (params.get("capabilities") or {})},
         "requirements": {"currently_due": ONBOARDING_DUE, "eventually_due": ONBOARDING_DUE, "past_due": [],
