@@ -7,8 +7,8 @@ from ninja import Router, Status
 
 from accounts.models import User
 from billing.onboarding import OnboardingState, onboarding_link, onboarding_state
-from billing.payouts import balance, payout_history, withdraw
-from core.exceptions import PermissionDenied
+from billing.payouts import balance, balance_currencies, payout_history, withdraw
+from core.exceptions import InvalidInput, PermissionDenied
 from core.urls import request_absolute_url
 
 router = Router(tags=["payouts"])
@@ -52,15 +52,25 @@ def onboarding_get(request: HttpRequest):
     return _onboarding_out(onboarding_state())
 
 
+def _currency(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.upper() not in balance_currencies():
+        raise InvalidInput(f"No payments in “{value}”: use one of {', '.join(balance_currencies())}.")
+    return value.upper()
+
+
 @router.get("/payouts")
-def payouts_get(request: HttpRequest):
+def payouts_get(request: HttpRequest, currency: str | None = None):
+    """The balance in the tenant's payout currency (``?currency=`` for another one clients paid in)."""
     _owner(request)
-    current = balance()
+    current = balance(currency=_currency(currency))
     return {"currency": current.currency, "available": _money(current.available),
             "pending": _money(current.pending), "payouts": [payout_out(p) for p in payout_history()]}
 
 
 @router.post("/payouts", response={201: dict})
-def payouts_withdraw(request: HttpRequest):
-    payout = withdraw(requested_by=_owner(request))
+def payouts_withdraw(request: HttpRequest, currency: str | None = None):
+    owner = _owner(request)
+    payout = withdraw(requested_by=owner, currency=_currency(currency))
     return Status(201, payout_out(payout))

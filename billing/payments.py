@@ -1,8 +1,9 @@
 """Checkout for paid bookings: one Checkout Session per booking, confirmed by
 the webhook or by the client's return, released when it expires or is left.
 
-Network calls to Stripe happen outside database transactions: a booking's row
-locks are never held while waiting for Stripe."""
+Creating a session holds a lock on that one booking while Stripe answers (with a
+short timeout), so a double submit cannot make two sessions; nothing else waits on
+Stripe inside a transaction."""
 
 from __future__ import annotations
 

@@ -120,7 +120,15 @@ def _from_ts(value) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=UTC) if value else None
 
 
-def withdraw(*, requested_by, now: datetime | None = None) -> Payout:
+def balance_currencies() -> list[str]:
+    """The tenant's payout currency first, then any other currency its clients paid in."""
+    main = balance_currency()
+    others = Payment.objects.filter(status=Payment.Status.PAID).exclude(currency=main) \
+        .values_list("currency", flat=True).distinct().order_by("currency")
+    return [main, *others]
+
+
+def withdraw(*, requested_by, now: datetime | None = None, currency: str | None = None) -> Payout:
     """Pay out what is available now. One at a time per tenant (a row lock), so a
     double click cannot withdraw the same money twice."""
     account = connected_account()
@@ -128,7 +136,7 @@ def withdraw(*, requested_by, now: datetime | None = None) -> Payout:
         raise Conflict("Payouts are not set up yet: connect your Stripe account first.")
     with transaction.atomic():
         ConnectedAccount.objects.select_for_update().get(pk=account.pk)
-        current = balance(now=now)
+        current = balance(now=now, currency=currency)
         if current.available.amount <= 0:
             raise Conflict("Nothing is available to withdraw yet.")
         key = uuid.uuid4()

@@ -16,7 +16,7 @@ from accounts.access import owner_required
 from billing.models import Payment
 from billing.onboarding import PaymentsUnavailable, account_refresh, onboarding_link, onboarding_state
 from billing.payments import checkout_abandon, checkout_return, checkout_start, checkout_start_or_release
-from billing.payouts import balance, earnings, monthly_income, payout_history, withdraw
+from billing.payouts import balance, balance_currencies, earnings, monthly_income, payout_history, withdraw
 from billing.refunds import billing_settings
 from booking.services import access_booking
 from core.exceptions import ApplicationError, NotFound
@@ -144,7 +144,9 @@ def payouts_page(request: HttpRequest) -> HttpResponse:
                                     refresh_url=request_absolute_url(request, "/payouts/onboarding/"))
             return redirect(state.onboarding_url)
         if action == "withdraw":
-            payout = withdraw(requested_by=request.user)
+            currency = request.POST.get("currency")
+            payout = withdraw(requested_by=request.user,
+                              currency=currency if currency in balance_currencies() else None)
             messages.success(request, "Withdrawal requested; it should reach your bank by "
                                       f"{payout.arrival_date:%d %B %Y}." if payout.arrival_date else
                                       "Withdrawal requested.")
@@ -163,11 +165,13 @@ def payouts_page(request: HttpRequest) -> HttpResponse:
     if request.GET.get("onboarding") == "done":
         account_refresh()
     state = onboarding_state()
-    current_balance = balance()
+    balances = [balance(currency=code) for code in balance_currencies()]
+    current_balance = balances[0]
     chart = monthly_income(currency=current_balance.currency)
     peak = max([amount for _, amount in chart] + [1])
     context = {
-        "state": state, "balance": current_balance, "form": form, "payouts": payout_history(),
+        "state": state, "balance": current_balance, "other_balances": balances[1:], "form": form,
+        "payouts": payout_history(),
         "chart": [{"month": month, "money": Money(amount, current_balance.currency),
                    "percent": round(100 * max(amount, 0) / peak)} for month, amount in chart],
         "earnings": earnings()[:20],

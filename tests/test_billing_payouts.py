@@ -168,3 +168,16 @@ def test_the_payouts_page_shows_balance_chart_and_history(api, paid_call, client
     assert "Connected." in html and "Available to withdraw" in html
     assert "$95.00" in html and "$100.00" in html and "$5.00" in html  # net, gross, platform fee
     assert f"{timezone.now():%Y-%m}" in html  # this month's bar in the income chart
+
+
+def test_money_in_another_currency_has_its_own_balance(api, stripe_webhooks, client, alpha_host, login):
+    booking = paid_booking(api, amount=4000, currency="EUR")
+    pay(booking["checkout_url"])
+    stripe_webhooks.forward()
+    assert _balance(api)["pending"] == {"amount": 0, "currency": "USD"}  # the owner's payout currency
+    euros = api.call("get", "/me/payouts?currency=eur").json()
+    assert (euros["currency"], euros["pending"]["amount"]) == ("EUR", 3800)
+    unknown = api.call("get", "/me/payouts?currency=GBP")
+    assert unknown.status_code == 422 and "No payments in “GBP”" in unknown.json()["detail"]
+    login(client, alpha_host, "alice@alpha.example", ALPHA_OWNER_PASSWORD)
+    assert "Pending in EUR" in client.get("/payouts/", HTTP_HOST=alpha_host).content.decode()
