@@ -17,7 +17,7 @@ from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from billing import stripe_api
+from billing import signals, stripe_api
 from billing.models import ConnectedAccount, Payment, Payout, Refund
 from billing.onboarding import PaymentsUnavailable, connected_account
 from billing.refunds import billing_settings
@@ -150,9 +150,12 @@ def withdraw(*, requested_by, now: datetime | None = None, currency: str | None 
                 raise PaymentsUnavailable("Stripe cannot be reached; nothing was withdrawn. Try again soon.") \
                     from exc
             raise Conflict(f"Stripe refused the payout: {exc.message}") from exc
-        payout, _ = Payout.objects.update_or_create(stripe_payout_id=data["id"], defaults={
-            "amount": data["amount"], "currency": data["currency"].upper(), "status": data["status"],
+        payout, created = Payout.objects.update_or_create(stripe_payout_id=data["id"], defaults={
+            "amount": stripe_api.from_stripe_amount(data["amount"], current.currency),
+            "currency": data["currency"].upper(), "status": data["status"],
             "arrival_date": _from_ts(data.get("arrival_date")), "requested_by": requested_by})
+        if created:
+            signals.payout_created.send(Payout, payout=payout, requested_by=requested_by)
     return payout
 
 

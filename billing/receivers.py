@@ -8,6 +8,7 @@ from billing.refunds import refund_for_cancel
 from booking import signals
 
 
-@receiver(signals.participant_canceled, dispatch_uid="billing_refund_on_cancel")
+@receiver(signals.booking_canceled, dispatch_uid="billing_refund_on_cancel")
 def _refund_on_cancel(sender, *, participant, by, now, **kwargs) -> None:
-    refund_for_cancel(participant=participant, by=by, now=now)
+    if participant is not None:
+        refund_for_cancel(participant=participant, by=by, now=now)

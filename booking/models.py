@@ -207,6 +207,8 @@ class Call(models.Model):
     canceled_at = models.DateTimeField(null=True, blank=True)
     canceled_by = models.CharField(max_length=8, choices=CanceledBy.choices, blank=True)
     cancel_reason = models.CharField(max_length=500, blank=True)
+    # Grows with every change people's calendars must follow (iCalendar SEQUENCE).
+    sequence = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -255,6 +257,8 @@ class CallParticipant(models.Model):
     time_zone = models.CharField(max_length=64)
     time_format = models.CharField(max_length=3, default="24h")
     manage_token_hash = models.CharField(max_length=64, unique=True)
+    # With the secret key, derives the manage token again, so later emails can carry the link.
+    manage_key = models.CharField(max_length=64, blank=True)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
     canceled_by = models.CharField(max_length=8, choices=Call.CanceledBy.choices, blank=True)

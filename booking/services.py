@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -24,7 +25,6 @@ from booking.selectors import busy_for, rules_for, schedule_for, seats_taken
 from booking.slots import candidate_slots, free_slots, window_for_days
 from core.choices import time_zones
 from core.exceptions import Conflict, InvalidInput, NotFound, PermissionDenied, parse_public_id
-from core.tasks import on_commit_in_schema
 
 
 def booking_settings() -> BookingSettings:
@@ -39,6 +39,24 @@ def _blocked(offering_or_call, start: datetime, end: datetime) -> tuple[datetime
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _derive_token(public_id, manage_key: str) -> str:
+    import base64
+    import hmac
+
+    from django.conf import settings
+
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"manage:{public_id}:{manage_key}".encode(),
+                      hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def manage_token_for(participant: CallParticipant) -> str | None:
+    """The booking's manage token (what its links carry); only the hash is stored."""
+    if not participant.manage_key:
+        return None
+    return _derive_token(participant.public_id, participant.manage_key)
 
 
 @transaction.atomic
@@ -68,14 +86,15 @@ def group_call_reschedule(*, offering: Offering, start_at: datetime, end_at: dat
     call.start_at, call.end_at, call.capacity = start_at, end_at, capacity
     call.blocked_start, call.blocked_end = start_at, end_at
     call.duration_minutes = int((end_at - start_at).total_seconds() // 60)
+    moved = old != (start_at, end_at)
+    call.sequence += 1 if moved else 0
     try:
         with transaction.atomic():
             call.save()
     except IntegrityError:
         raise Conflict("You already have a call at that time.") from None
-    if old != (start_at, end_at):
-        on_commit_in_schema(lambda: signals.call_rescheduled.send(Call, call=call, old_start=old[0],
-                                                                    old_end=old[1]))
+    if moved:
+        signals.call_rescheduled.send(Call, call=call, old_start=old[0], old_end=old[1])
     return call
 
 
@@ -149,9 +168,11 @@ def _require_payments(offering: Offering) -> None:
 
 def _participant(call: Call, request: BookingRequest, unit_price: int, now: datetime,
                  hold_minutes: int) -> tuple[CallParticipant, str]:
-    token = secrets.token_urlsafe(32)
+    public_id, manage_key = uuid.uuid4(), secrets.token_urlsafe(24)
+    token = _derive_token(public_id, manage_key)
     paid = unit_price > 0
     participant = CallParticipant.objects.create(
+        public_id=public_id, manage_key=manage_key,
         call=call, status=CallParticipant.Status.PENDING_PAYMENT if paid else CallParticipant.Status.CONFIRMED,
         name=request.name.strip(), email=request.email.strip().lower(), message=request.message.strip(),
         seats=request.seats, unit_price_amount=unit_price, price_amount=unit_price * request.seats,
@@ -180,7 +201,7 @@ def booking_create(*, request: BookingRequest, now: datetime | None = None) -> B
         booked = _book_individual(offering, request, now, hold_minutes)
     if booked.participant.status == CallParticipant.Status.CONFIRMED:
         call, participant = booked.participant.call, booked.participant
-        on_commit_in_schema(lambda: signals.booking_confirmed.send(Call, call=call, participant=participant))
+        signals.booking_confirmed.send(Call, call=call, participant=participant)
     return booked
 
 
@@ -287,11 +308,12 @@ def _cancel_participant(participant: CallParticipant, *, by: str, reason: str, n
         call = Call.objects.select_for_update().get(pk=call.pk)
         call.status = Call.Status.CANCELED
         call.canceled_at, call.canceled_by, call.cancel_reason = now, by, participant.cancel_reason
-        call.save(update_fields=["status", "canceled_at", "canceled_by", "cancel_reason", "updated_at"])
+        call.sequence += 1
+        call.save(update_fields=["status", "canceled_at", "canceled_by", "cancel_reason", "sequence",
+                                 "updated_at"])
         participant.call = call
-    signals.participant_canceled.send(Call, call=call, participant=participant, by=by, now=now)
-    on_commit_in_schema(lambda: signals.booking_canceled.send(
-        Call, call=call, participant=participant, by=by, reason=participant.cancel_reason))
+    signals.booking_canceled.send(Call, call=call, participant=participant, by=by,
+                                  reason=participant.cancel_reason, now=now)
     return participant
 
 
@@ -304,10 +326,12 @@ def _move_call(call: Call, start: datetime, now: datetime) -> Call:
     call.blocked_start, call.blocked_end = _blocked(offering, call.start_at, call.end_at)
     try:
         with transaction.atomic():
-            call.save(update_fields=["start_at", "end_at", "blocked_start", "blocked_end", "updated_at"])
+            call.sequence += 1
+            call.save(update_fields=["start_at", "end_at", "blocked_start", "blocked_end", "sequence",
+                                     "updated_at"])
     except IntegrityError:
         raise Conflict("This time has just been taken. Please choose another slot.") from None
-    on_commit_in_schema(lambda: signals.call_rescheduled.send(Call, call=call, old_start=old[0], old_end=old[1]))
+    signals.call_rescheduled.send(Call, call=call, old_start=old[0], old_end=old[1])
     return call
 
 
@@ -362,7 +386,12 @@ def call_cancel_by_host(*, consultant, call_id: str, reason: str, now: datetime 
     if call.status != Call.Status.CANCELED:  # a group call, or a call without participants
         call.status = Call.Status.CANCELED
         call.canceled_at, call.canceled_by, call.cancel_reason = now, Call.CanceledBy.HOST, reason.strip()[:500]
-        call.save(update_fields=["status", "canceled_at", "canceled_by", "cancel_reason", "updated_at"])
+        call.sequence += 1
+        call.save(update_fields=["status", "canceled_at", "canceled_by", "cancel_reason", "sequence",
+                                 "updated_at"])
+        # The whole call (group, or nobody booked yet): no participant, the host is told once.
+        signals.booking_canceled.send(Call, call=call, participant=None, by=Call.CanceledBy.HOST,
+                                      reason=call.cancel_reason, now=now)
     return call
 
 
@@ -453,7 +482,7 @@ def booking_payment_received(*, participant_id: int, now: datetime | None = None
     if call.kind == Offering.Kind.INDIVIDUAL and call.status != Call.Status.CONFIRMED:
         call.status, call.hold_expires_at = Call.Status.CONFIRMED, None
         call.save(update_fields=["status", "hold_expires_at", "updated_at"])
-    on_commit_in_schema(lambda: signals.booking_confirmed.send(Call, call=call, participant=participant))
+    signals.booking_confirmed.send(Call, call=call, participant=participant)
     return True
 
 

@@ -60,6 +60,7 @@ TENANT_APPS = [
     "consultants",
     "booking",
     "billing",
+    "notifications",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.embeds",

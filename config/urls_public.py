@@ -14,8 +14,14 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("webhooks/stripe", stripe_webhook, name="stripe_webhook"),
     path("console/", include("tenants.urls_console")),
-    path("dev/mail/", devmail.mail_list, name="dev_mail"),
-    path("dev/mail/<str:name>/", devmail.mail_detail, name="dev_mail_detail"),
+    # The local outbox of `make dev` (DEBUG only; before the sandbox/ include below).
+    path("sandbox/mail/", devmail.mail_list, name="sandbox_mail"),
+    path("sandbox/mail.json", devmail.mail_json, name="sandbox_mail_json"),
+    path("sandbox/mail/<str:message_id>/", devmail.mail_detail, name="sandbox_mail_detail"),
+    path("sandbox/mail/<str:message_id>/attachments/<int:index>", devmail.mail_attachment,
+         name="sandbox_mail_attachment"),
+    path("dev/mail/", devmail.old_list, name="dev_mail"),
+    path("dev/mail/<str:name>/", devmail.old_detail, name="dev_mail_detail"),
 ]
 
 if settings.STRIPE_EMULATED:

@@ -9,6 +9,8 @@ from core.scheduling import due_work_list
 DUE_WORK_TASKS = {
     "booking.holds": "booking.tasks.holds_release_task",
     "billing.sweep": "billing.tasks.billing_sweep_task",
+    "notifications.outbox": "notifications.tasks.outbox_sweep_task",
+    "notifications.reminders": "notifications.tasks.reminders_send_task",
 }
 
 
@@ -51,4 +53,5 @@ def delay_on_commit(task, *args) -> None:
         with schema_context(schema):
             task.delay(*args)
 
-    transaction.on_commit(send)
+    # robust: if the broker is down the commit still stands (and is logged); the sweeps catch up.
+    transaction.on_commit(send, robust=True)

@@ -23,7 +23,8 @@ from devstack import services
 ROOT = services.ROOT
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
-APP_DIRS = ["config", "core", "accounts", "consultants", "booking", "billing", "sandbox", "tenants", "templates",
+APP_DIRS = ["config", "core", "accounts", "consultants", "booking", "billing", "notifications", "sandbox", "tenants",
+            "templates",
             "static"]
 
 

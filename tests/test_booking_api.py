@@ -340,7 +340,7 @@ def test_unpaid_hold_is_released_by_the_periodic_task(api, schedule, tenant_alph
         assert (participant.status, participant.canceled_by, participant.cancel_reason) == (
             "canceled", "system", "Payment not completed")
         assert participant.call.status == "canceled"
-    assert not DueWork.objects.filter(schema_name="t_alpha").exists()
+    assert not DueWork.objects.filter(schema_name="t_alpha", kind="booking.holds").exists()
     assert start in [s["start"] for s in _slots(api, offering["id"], day)["slots"]]
 
 

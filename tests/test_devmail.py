@@ -12,9 +12,11 @@ def test_local_outbox_lists_and_shows_messages_with_clickable_links(client, plat
     settings.DEBUG = True
     settings.DEV_MAIL_DIR = tmp_path
     _write(tmp_path)
-    listing = client.get("/dev/mail/", HTTP_HOST=platform_host).content.decode()
+    # The outbox moved to /sandbox/mail/; the old /dev/mail/ links redirect there.
+    listing = client.get("/dev/mail/", HTTP_HOST=platform_host, follow=True).content.decode()
     assert "Confirm your email address for Demo" in listing and "dana@demo.example" in listing
-    detail = client.get("/dev/mail/20261125-120000-abcd1234.eml/", HTTP_HOST=platform_host).content.decode()
+    detail = client.get("/dev/mail/20261125-120000-abcd1234.eml/", HTTP_HOST=platform_host,
+                        follow=True).content.decode()
     assert '<a href="http://demo.localhost:8000/verify-email/abc/">' in detail
 
 
@@ -24,4 +26,5 @@ def test_local_outbox_is_off_without_debug_and_refuses_odd_names(client, platfor
     assert client.get("/dev/mail/", HTTP_HOST=platform_host).status_code == 404
     settings.DEBUG = True
     assert client.get("/dev/mail/..%2Fsecret_key/", HTTP_HOST=platform_host).status_code == 404
+    assert client.get("/sandbox/mail/..%2Fsecret_key/", HTTP_HOST=platform_host).status_code == 404
     assert client.get("/dev/mail/", HTTP_HOST="alpha.localhost").status_code == 404

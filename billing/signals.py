@@ -1,0 +1,6 @@
+"""What billing tells the rest of the product, inside the transaction of the change."""
+
+from django.dispatch import Signal
+
+# sender: Payout; kwargs: payout, requested_by (the owner who asked, or None for Stripe's own)
+payout_created = Signal()

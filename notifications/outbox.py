@@ -1,0 +1,159 @@
+"""The transactional outbox: ``message_queue`` records an email in the caller's
+transaction; ``outbox_send`` delivers it over SMTP once; ``outbox_sweep`` retries
+what is due (SMTP or Redis was down, a worker died) with back-off.
+
+Sending is at-least-once: a message is claimed (``sending``, with a lease) and
+committed before SMTP is spoken, so two workers never send it at the same time;
+if a worker dies after the SMTP server accepted the message but before it was
+marked ``sent``, the lease runs out and the sweep sends it again — with the same
+``Message-ID``, which receiving mail systems use to drop the duplicate."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import make_msgid
+
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection, transaction
+from django.utils import timezone
+
+from notifications.models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_WORK = "notifications.outbox"
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 10
+SAFETY_NET = timedelta(minutes=2)
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, … capped at an hour."""
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+@dataclass(frozen=True)
+class Email:
+    kind: str
+    to: str
+    subject: str
+    text: str
+    html: str = ""
+    reply_to: str = ""
+    attachments: list[dict] = field(default_factory=list)  # {"filename", "content_type", "content"}
+
+
+def tenant_sender() -> tuple[str, str]:
+    """(From address, the domain for Message-IDs): the tenant's name at its own no-reply address."""
+    from email.utils import formataddr
+
+    from django.conf import settings
+
+    tenant = current_tenant()
+    if tenant is None:
+        return settings.DEFAULT_FROM_EMAIL, settings.PLATFORM_DOMAIN
+    domain = tenant.primary_domain
+    return formataddr((tenant.name, f"no-reply@{domain}")), domain
+
+
+def current_tenant():
+    """The tenant whose schema is in use (a real row, also inside Celery tasks), or None on the platform."""
+    from tenants.models import Tenant
+
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Tenant):
+        return None if tenant.schema_name == "public" else tenant
+    if connection.schema_name == "public":
+        return None
+    return Tenant.objects.filter(schema_name=connection.schema_name).first()
+
+
+def message_queue(email: Email, *, call=None, now: datetime | None = None) -> OutboxMessage:
+    """Record ``email`` in the current transaction; it is sent once that commits."""
+    from core.scheduling import due_work_schedule
+    from core.tasks import delay_on_commit
+    from notifications.tasks import outbox_send_task
+
+    now = now or timezone.now()
+    sender, domain = tenant_sender()
+    message = OutboxMessage.objects.create(
+        kind=email.kind, call=call, to_email=email.to, from_email=sender, reply_to=email.reply_to,
+        subject=email.subject[:300], text=email.text, html=email.html, attachments=email.attachments,
+        message_id=make_msgid(domain=domain), next_attempt_at=now)
+    # If the task is lost (Redis down at commit), the periodic sweep sends it a little later.
+    due_work_schedule(kind=OUTBOX_WORK, due_at=now + SAFETY_NET)
+    delay_on_commit(outbox_send_task, message.pk)
+    return message
+
+
+def _claim(message_pk: int, now: datetime) -> OutboxMessage | None:
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update(skip_locked=True).filter(pk=message_pk).first()
+        if message is None or message.status in (OutboxMessage.Status.SENT, OutboxMessage.Status.FAILED):
+            return None
+        if message.status == OutboxMessage.Status.SENDING and message.lease_until and message.lease_until > now:
+            return None  # another worker has it
+        message.status, message.lease_until = OutboxMessage.Status.SENDING, now + LEASE
+        message.attempts += 1
+        message.save(update_fields=["status", "lease_until", "attempts"])
+    return message
+
+
+def _smtp_send(message: OutboxMessage) -> None:
+    email = EmailMultiAlternatives(
+        subject=message.subject, body=message.text, from_email=message.from_email, to=[message.to_email],
+        reply_to=[message.reply_to] if message.reply_to else None,
+        headers={"Message-ID": message.message_id})
+    if message.html:
+        email.attach_alternative(message.html, "text/html")
+    for attachment in message.attachments:
+        email.attach(attachment["filename"], attachment["content"], attachment["content_type"])
+    email.send(fail_silently=False)
+
+
+def outbox_send(*, message_pk: int, now: datetime | None = None) -> str:
+    """Send one message if nobody else is; answers what became of it."""
+    now = now or timezone.now()
+    message = _claim(message_pk, now)
+    if message is None:
+        return "skipped"
+    try:
+        _smtp_send(message)
+    except (smtplib.SMTPException, OSError) as exc:
+        failed = message.attempts >= MAX_ATTEMPTS
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            status=OutboxMessage.Status.FAILED if failed else OutboxMessage.Status.QUEUED, lease_until=None,
+            next_attempt_at=now + backoff(message.attempts), last_error=str(exc)[:500])
+        (logger.error if failed else logger.warning)(
+            "Sending %s to %s failed (attempt %s): %s", message.kind, message.to_email, message.attempts, exc)
+        from core.scheduling import due_work_schedule
+
+        if not failed:
+            due_work_schedule(kind=OUTBOX_WORK, due_at=now + backoff(message.attempts))
+        return "failed" if failed else "retry"
+    OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxMessage.Status.SENT, sent_at=timezone.now(),
+                                                       lease_until=None, last_error="")
+    return "sent"
+
+
+def outbox_sweep(*, now: datetime | None = None) -> int:
+    """Send every message that is due (waiting, or claimed by a worker whose lease ran out)."""
+    from django.db.models import Min, Q
+
+    from core.scheduling import due_work_set
+
+    now = now or timezone.now()
+    due = (Q(status=OutboxMessage.Status.QUEUED, next_attempt_at__lte=now)
+           | Q(status=OutboxMessage.Status.SENDING, lease_until__lte=now))
+    sent = 0
+    for pk in OutboxMessage.objects.filter(due).order_by("next_attempt_at").values_list("pk", flat=True)[:500]:
+        sent += outbox_send(message_pk=pk, now=now) == "sent"
+    upcoming = OutboxMessage.objects.filter(status__in=[OutboxMessage.Status.QUEUED, OutboxMessage.Status.SENDING]) \
+        .aggregate(queued=Min("next_attempt_at", filter=Q(status=OutboxMessage.Status.QUEUED)),
+                   leased=Min("lease_until", filter=Q(status=OutboxMessage.Status.SENDING)))
+    next_due = min([t for t in (upcoming["queued"], upcoming["leased"]) if t is not None], default=None)
+    due_work_set(kind=OUTBOX_WORK, due_at=max(next_due, now + timedelta(seconds=30)) if next_due else None)
+    return sent

@@ -1,0 +1,24 @@
+"""Notification work; each task runs in the tenant's schema (carried in the task headers)."""
+
+from celery import shared_task
+
+
+@shared_task
+def outbox_send_task(message_pk: int) -> str:
+    from notifications.outbox import outbox_send
+
+    return outbox_send(message_pk=message_pk)
+
+
+@shared_task
+def outbox_sweep_task() -> int:
+    from notifications.outbox import outbox_sweep
+
+    return outbox_sweep()
+
+
+@shared_task
+def reminders_send_task() -> int:
+    from notifications.reminders import reminders_send_due
+
+    return reminders_send_due()
