@@ -55,7 +55,7 @@ def reminders_send_due(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     sent = 0
     with transaction.atomic():
-        due = list(Reminder.objects.select_for_update(skip_locked=True).select_related(
+        due = list(Reminder.objects.select_for_update(skip_locked=True, of=("self",)).select_related(
             "call", "call__consultant__profile").filter(sent_at__isnull=True, due_at__lte=now))
         for item in due:
             if item.call.status == Call.Status.CONFIRMED and item.call.start_at > now:
