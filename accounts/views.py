@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -285,6 +286,21 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     return redirect("accounts:tokens")
 
 
+class OutboxPasswordResetForm(PasswordResetForm):
+    """Django's reset email, through the tenant's outbox like every other email."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
+                  html_email_template_name=None):
+        from django.template import loader
+
+        from notifications.outbox import Email, message_queue
+
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        html = loader.render_to_string(html_email_template_name, context) if html_email_template_name else ""
+        message_queue(Email(kind="password_reset", to=to_email, subject=subject,
+                            text=loader.render_to_string(email_template_name, context), html=html))
+
+
 class PasswordResetView(auth_views.PasswordResetView):
     """Django's reset flow (single-use token, ``PASSWORD_RESET_TIMEOUT``) in the tenant's name."""
 
@@ -301,6 +317,8 @@ class PasswordResetView(auth_views.PasswordResetView):
                 "message": "Too many password reset requests from your network. Try again in 15 minutes."},
                 status=429)
         return super().post(request, *args, **kwargs)
+
+    form_class = OutboxPasswordResetForm
 
     def form_valid(self, form):
         self.extra_email_context = {"site_name": self.request.tenant.name}

@@ -212,7 +212,8 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"no-reply@{PLATFORM_DOMAIN}")
-# Where the local SMTP server of `make dev` keeps messages; shown at /dev/mail/ when DEBUG is on.
+# Where the local SMTP server of `make dev` keeps messages; shown at /sandbox/mail/ (and as JSON at
+# /sandbox/mail.json) on the platform host when DEBUG is on.
 DEV_MAIL_DIR = BASE_DIR / ".local" / "mail"
 
 # --- I18n, static, media -----------------------------------------------------

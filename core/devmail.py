@@ -28,6 +28,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -53,6 +55,7 @@ CALENDAR_FILENAME = "invite.ics"
 _ID = re.compile(r"^[\w-][\w.-]*$")
 _LIMIT = re.compile(r"^[0-9]{1,6}$")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
 # --- Files -------------------------------------------------------------------
@@ -84,30 +87,44 @@ def _path(message_id: str) -> Path:
 
 
 def _read_headers(path: Path) -> bytes:
-    """The header block of a message file, without reading attachments when it can."""
+    """The header block of a message file, read in small chunks so attachments stay on disk."""
+    data = b""
     with path.open("rb") as handle:
-        data = handle.read(64 * 1024)
-        end = _HEADER_END.search(data)
-        if end is None and len(data) == 64 * 1024:
-            data += handle.read()
-            end = _HEADER_END.search(data)
-    return data[: end.end()] if end else data
+        while chunk := handle.read(8192):
+            start = max(0, len(data) - 3)  # a blank line may straddle two chunks
+            data += chunk
+            end = _HEADER_END.search(data, start)
+            if end is not None:
+                return data[: end.end()]
+    return data
 
 
 # --- Messages ------------------------------------------------------------------
 
 
-def _header_values(message, name: str) -> list[str]:
-    """Every value of a header, decoded; a value the email package cannot parse is kept raw."""
+def _raw_values(message, name: str) -> list[str]:
+    """A header's values as sent (unfolded, encoded words kept): cheap, and safe to split into
+    addresses (a decoded display name may hold a comma)."""
+    values = []
+    for key, value in message.raw_items():
+        if key.lower() == name.lower():
+            if isinstance(value, str):  # bytes that were not ASCII come back surrogate-escaped
+                value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            values.append(_FOLD.sub("", str(value)).strip())
+    return values
+
+
+def _decode(raw: str) -> str:
     try:
-        return [str(value) for value in message.get_all(name, [])]
-    except Exception:  # noqa: BLE001 - a malformed header must not break the page
-        return [str(value) for key, value in message.raw_items() if key.lower() == name.lower()]
+        return str(make_header(decode_header(raw)))
+    except (HeaderParseError, LookupError, UnicodeError, ValueError):
+        return raw
 
 
 def _header(message, name: str) -> str:
-    values = _header_values(message, name)
-    return values[0] if values else ""
+    """The first value of a header, decoded for display ("" when absent)."""
+    values = _raw_values(message, name)
+    return _decode(values[0]) if values else ""
 
 
 def _addresses(values: list[str]) -> list[str]:
@@ -116,8 +133,8 @@ def _addresses(values: list[str]) -> list[str]:
 
 def _recipients(message) -> tuple[list[str], list[str], list[str]]:
     """(To + Cc addresses, envelope-only addresses, all of them once, in that order)."""
-    headed = _addresses(_header_values(message, "To") + _header_values(message, "Cc"))
-    envelope = _addresses([_header(message, ENVELOPE_HEADER)])  # the first one: the catcher's
+    headed = _addresses(_raw_values(message, "To") + _raw_values(message, "Cc"))
+    envelope = _addresses(_raw_values(message, ENVELOPE_HEADER)[:1])  # the first one: the catcher's
     seen: set[str] = set()
     every: list[str] = []
     for address in headed + envelope:
@@ -156,7 +173,7 @@ class Summary:
 @lru_cache(maxsize=20_000)
 def _summary_cached(path_str: str, mtime_ns: int, size: int) -> Summary:
     path = Path(path_str)
-    message = BytesHeaderParser(policy=policy.default).parsebytes(_read_headers(path))
+    message = BytesHeaderParser(policy=policy.compat32).parsebytes(_read_headers(path))
     _, _, every = _recipients(message)
     return Summary(
         id=path.stem, sender=_header(message, "From"), subject=_header(message, "Subject"),
@@ -166,13 +183,13 @@ def _summary_cached(path_str: str, mtime_ns: int, size: int) -> Summary:
 
 
 def _summary(message_id: str) -> Summary | None:
-    """Headers only, cached per file: a few thousand messages filter in milliseconds."""
+    """Headers only, cached per file: once read, a few thousand messages filter in milliseconds."""
     path = _mail_dir() / f"{message_id}.eml"
     try:
         stat = path.stat()
-    except FileNotFoundError:
+        return _summary_cached(str(path), stat.st_mtime_ns, stat.st_size)
+    except FileNotFoundError:  # deleted meanwhile
         return None
-    return _summary_cached(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 def _select(to: str, limit: int) -> list[str]:
