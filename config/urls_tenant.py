@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("consultants.urls")),
     path("", include("billing.urls")),
+    path("", include("notifications.urls")),
     path("", include("booking.urls")),
     path("", include("booking.urls_workspace")),
 ]
