@@ -17,13 +17,20 @@ DUE_WORK_TASKS = {
 @shared_task
 def due_work_dispatch() -> int:
     """Every minute (Celery beat): queue each tenant's due work in that tenant's schema."""
+    return due_work_queue()
+
+
+def due_work_queue(*, producer=None) -> int:
+    """One indexed query over the public ``DueWork`` index, then one task per due tenant and kind.
+
+    ``producer`` is where the tasks are published (the app's broker by default)."""
     due = due_work_list(now=timezone.now())
     for work in due:
         task_path = DUE_WORK_TASKS.get(work.kind)
         if task_path is None:
             continue
         with schema_context(work.schema_name):
-            import_string(task_path).delay()  # the schema travels in the task headers
+            import_string(task_path).apply_async(producer=producer)  # the schema travels in the headers
     return len(due)
 
 
