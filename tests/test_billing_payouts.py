@@ -80,11 +80,14 @@ def test_stripe_availability_wins_when_it_comes_later(api, paid_call, tenant_alp
     assert _balance(api, at=later + timedelta(minutes=1))["available"]["amount"] == 9500
 
 
-def test_withdraw_pays_out_what_is_available_once(api, paid_call, clock, stripe_webhooks, tenant_alpha):
+def test_withdraw_pays_out_what_is_available_once(api, paid_call, clock, stripe_webhooks, tenant_alpha, mailbox,
+                                                  django_capture_on_commit_callbacks):
     withdrawable_at = paid_call.call.start_at + timedelta(days=5, minutes=1)
     clock((withdrawable_at - timezone.now()).total_seconds())
+    before = len(mailbox)
     with mock.patch("django.utils.timezone.now", return_value=withdrawable_at):
-        created = api.call("post", "/me/payouts")
+        with django_capture_on_commit_callbacks(execute=True):
+            created = api.call("post", "/me/payouts")
         again = api.call("post", "/me/payouts")
         after = api.call("get", "/me/payouts").json()
     assert created.status_code == 201, created.content
@@ -94,6 +97,8 @@ def test_withdraw_pays_out_what_is_available_once(api, paid_call, clock, stripe_
     assert again.status_code == 409 and "Nothing is available" in again.json()["detail"]
     assert after["available"]["amount"] == 0 and after["pending"]["amount"] == 0
     assert [p["id"] for p in after["payouts"]] == [payout["id"]]
+    told = list(mailbox)[before:]
+    assert [m["Subject"] for m in told] == ["Payout sent: $95.00"] and told[0]["To"] == "alice@alpha.example"
     # Stripe tells us when the money arrives; the history follows.
     clock(3 * 24 * 3600)
     # Stripe reports the arrival when the payout is next looked at (the emulator's way of time passing).
