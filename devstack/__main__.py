@@ -24,8 +24,7 @@ ROOT = services.ROOT
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 APP_DIRS = ["config", "core", "accounts", "consultants", "booking", "billing", "notifications", "sandbox", "tenants",
-            "templates",
-            "static"]
+            "templates", "static"]
 
 
 def _env(started: services.Started, **extra: str) -> dict[str, str]:
