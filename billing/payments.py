@@ -143,7 +143,10 @@ def payment_paid(*, session: dict, now: datetime | None = None) -> Payment | Non
             from billing.models import Refund
             from billing.refunds import refund_record
 
-            refund_record(payment=payment, amount=payment.amount, reason=Refund.Reason.PAID_TOO_LATE)
+            refund = refund_record(payment=payment, amount=payment.amount, reason=Refund.Reason.PAID_TOO_LATE)
+            from billing import signals
+
+            signals.payment_not_kept.send(Payment, participant=payment.participant, refund=refund)
         from billing.tasks import payment_settle_task
 
         sweep_schedule()  # in case the settle task is lost or Stripe is down

@@ -150,12 +150,12 @@ def withdraw(*, requested_by, now: datetime | None = None, currency: str | None 
                 raise PaymentsUnavailable("Stripe cannot be reached; nothing was withdrawn. Try again soon.") \
                     from exc
             raise Conflict(f"Stripe refused the payout: {exc.message}") from exc
-        payout, created = Payout.objects.update_or_create(stripe_payout_id=data["id"], defaults={
+        payout, _ = Payout.objects.update_or_create(stripe_payout_id=data["id"], defaults={
             "amount": stripe_api.from_stripe_amount(data["amount"], current.currency),
             "currency": data["currency"].upper(), "status": data["status"],
             "arrival_date": _from_ts(data.get("arrival_date")), "requested_by": requested_by})
-        if created:
-            signals.payout_created.send(Payout, payout=payout, requested_by=requested_by)
+        # Sent whether or not Stripe's webhook recorded the payout first: this request made it.
+        signals.payout_created.send(Payout, payout=payout, requested_by=requested_by)
     return payout
 
 

@@ -28,7 +28,7 @@ def billing_sweep(*, now: datetime | None = None) -> int:
     from billing.models import Payment, Refund
     from billing.payments import payment_settle
     from billing.refunds import refund_issue
-    from core.scheduling import due_work_set
+    from core.scheduling import due_work_recompute
 
     now = now or timezone.now()
     done = 0
@@ -43,7 +43,10 @@ def billing_sweep(*, now: datetime | None = None) -> int:
             done += 1
     except stripe_api.ProviderError as exc:
         logger.warning("Billing sweep stopped, Stripe is not answering: %s", exc.message)
-    left = Refund.objects.filter(status=Refund.Status.PENDING, stripe_refund_id="").exists() or \
-        Payment.objects.filter(status=Payment.Status.PAID, available_on__isnull=True).exists()
-    due_work_set(kind=SWEEP_WORK, due_at=now + RETRY_AFTER if left else None)
+    def next_due():
+        left = Refund.objects.filter(status=Refund.Status.PENDING, stripe_refund_id="").exists() or \
+            Payment.objects.filter(status=Payment.Status.PAID, available_on__isnull=True).exists()
+        return now + RETRY_AFTER if left else None
+
+    due_work_recompute(kind=SWEEP_WORK, next_due=next_due)
     return done

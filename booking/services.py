@@ -79,6 +79,8 @@ def group_call_create(*, offering: Offering) -> Call:
 @transaction.atomic
 def group_call_reschedule(*, offering: Offering, start_at: datetime, end_at: datetime, capacity: int) -> Call:
     call = Call.objects.select_for_update().get(offering=offering, kind=Offering.Kind.GROUP)
+    if call.status == Call.Status.CANCELED:
+        raise Conflict("This group call is canceled; create a new offering for a new date.")
     taken = seats_taken(call=call)
     if capacity < taken:
         raise Conflict(f"{taken} seats are already sold; the capacity cannot go below that.")
@@ -119,6 +121,8 @@ class Booked:
 def _validate_client(request: BookingRequest) -> None:
     if not request.name.strip():
         raise InvalidInput("Enter your name.")
+    if any(ord(ch) < 32 for ch in request.name + request.email):
+        raise InvalidInput("The name and email cannot contain line breaks or control characters.")
     if len(request.name) > 150:
         raise InvalidInput("Keep the name under 150 characters.")
     try:
@@ -398,6 +402,11 @@ def call_cancel_by_host(*, consultant, call_id: str, reason: str, now: datetime 
 HOLDS_WORK = "booking.holds"
 
 
+def _next_hold_expiry() -> datetime | None:
+    return CallParticipant.objects.filter(status=CallParticipant.Status.PENDING_PAYMENT) \
+        .order_by("hold_expires_at").values_list("hold_expires_at", flat=True).first()
+
+
 def _holds_schedule(due_at: datetime) -> None:
     from core.scheduling import due_work_schedule
 
@@ -407,13 +416,11 @@ def _holds_schedule(due_at: datetime) -> None:
 @transaction.atomic
 def holds_release_and_reschedule(*, now: datetime | None = None) -> int:
     """Release what expired, then tell the public index when the next hold runs out."""
-    from core.scheduling import due_work_set
+    from core.scheduling import due_work_recompute
 
     now = now or timezone.now()
     released = holds_release_expired(now=now)
-    next_due = CallParticipant.objects.filter(status=CallParticipant.Status.PENDING_PAYMENT) \
-        .order_by("hold_expires_at").values_list("hold_expires_at", flat=True).first()
-    due_work_set(kind=HOLDS_WORK, due_at=next_due)
+    due_work_recompute(kind=HOLDS_WORK, next_due=_next_hold_expiry)
     return released
 
 
@@ -449,14 +456,12 @@ def hold_extend(*, participant: CallParticipant, until: datetime | None) -> None
     """Keep the slot at least as long as the payment page can still be paid."""
     if until is None or participant.hold_expires_at is None or until <= participant.hold_expires_at:
         return
-    from core.scheduling import due_work_set
+    from core.scheduling import due_work_recompute
 
     CallParticipant.objects.filter(pk=participant.pk).update(hold_expires_at=until)
     Call.objects.filter(pk=participant.call_id, status=Call.Status.PENDING_PAYMENT).update(hold_expires_at=until)
     participant.hold_expires_at = until
-    next_due = CallParticipant.objects.filter(status=CallParticipant.Status.PENDING_PAYMENT) \
-        .order_by("hold_expires_at").values_list("hold_expires_at", flat=True).first()
-    due_work_set(kind=HOLDS_WORK, due_at=next_due)
+    due_work_recompute(kind=HOLDS_WORK, next_due=_next_hold_expiry)
 
 
 @transaction.atomic

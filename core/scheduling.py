@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db import connection
@@ -28,6 +29,23 @@ def due_work_set(*, kind: str, due_at: datetime | None, schema_name: str | None 
         DueWork.objects.filter(schema_name=schema_name, kind=kind).delete()
     else:
         DueWork.objects.update_or_create(schema_name=schema_name, kind=kind, defaults={"due_at": due_at})
+
+
+def due_work_recompute(*, kind: str, next_due: Callable[[], datetime | None],
+                       schema_name: str | None = None) -> datetime | None:
+    """Replace the tenant's entry for ``kind`` with ``next_due()``, computed *after* locking the entry.
+
+    Work added concurrently only ever lowers the entry (``due_work_schedule``); taking the lock
+    before reading the tenant's rows means such a writer is either seen (it committed first) or
+    comes after and lowers the entry again — an entry is never lost or pushed past due work."""
+    from django.db import transaction
+
+    schema_name = schema_name or connection.schema_name
+    with transaction.atomic():
+        list(DueWork.objects.select_for_update().filter(schema_name=schema_name, kind=kind))
+        due_at = next_due()
+        due_work_set(kind=kind, due_at=due_at, schema_name=schema_name)
+    return due_at
 
 
 def due_work_list(*, now: datetime) -> list[DueWork]:

@@ -5,7 +5,7 @@ transaction); nothing here sends anything."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.template.loader import render_to_string
@@ -57,7 +57,8 @@ def client_of(participant: CallParticipant) -> Recipient:
 
     _, site = _site()
     token = manage_token_for(participant)
-    link = f"{site}/bookings/{participant.public_id}/" + (f"?token={token}" if token else "")
+    # Bookings made before links could be derived again: point to the site rather than a dead link.
+    link = f"{site}/bookings/{participant.public_id}/?token={token}" if token else f"{site}/"
     return Recipient(name=participant.name, email=participant.email, time_zone=participant.time_zone,
                      time_format=participant.time_format, link=link,
                      uid=f"{participant.call.public_id}-{participant.public_id}@{_domain()}")
@@ -84,6 +85,10 @@ def _invite(call: Call, recipient: Recipient, *, canceled: bool = False, sequenc
         attendee_email=recipient.email, attendee_name=recipient.name, canceled=canceled)
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _send(kind: str, call: Call | None, recipient_email: str, subject: str, *, headline: str,
           paragraphs: list[str], facts: list[tuple[str, str]] | None = None,
           buttons: list[tuple[str, str]] | None = None, invite: Invite | None = None, footnote: str = "",
@@ -96,12 +101,12 @@ def _send(kind: str, call: Call | None, recipient_email: str, subject: str, *, h
     if invite is not None:
         method = "CANCEL" if invite.canceled else "REQUEST"
         attachments.append({"filename": "invite.ics", "content": invite_ics(invite),
-                            "content_type": f"text/calendar; charset=utf-8; method={method}"})
+                            "content_type": f"text/calendar; method={method}"})
         if not invite.canceled:
             context["calendar_links"] = [("Add to Google Calendar", google_calendar_link(invite)),
                                          ("Add to Outlook", outlook_calendar_link(invite))]
     message_queue(Email(
-        kind=kind, to=recipient_email, subject=subject, reply_to=reply_to, attachments=attachments,
+        kind=kind, to=recipient_email, subject=_one_line(subject), reply_to=reply_to, attachments=attachments,
         text=render_to_string("notifications/emails/message.txt", context),
         html=render_to_string("notifications/emails/message.html", context)), call=call)
 
@@ -173,7 +178,11 @@ def _participants(call: Call) -> list[CallParticipant]:
 
 
 def call_rescheduled(call: Call, old_start: datetime, old_end: datetime) -> None:
-    for participant in _participants(call):
+    """Told only when someone holds a confirmed place: an unpaid or empty call has no invites out."""
+    participants = _participants(call)
+    if call.status != Call.Status.CONFIRMED or not participants:
+        return
+    for participant in participants:
         client = client_of(participant)
         _send("call_rescheduled", call, client.email, f"New time: {call.title}",
               headline=f"{call.title} has a new time",
@@ -207,8 +216,18 @@ def booking_canceled(call: Call, participant: CallParticipant | None, by: str, r
     """A booking (or, with ``participant`` None, a whole group call) canceled by ``by``."""
     payment = getattr(participant, "payment", None) if participant is not None else None
     paid_late = payment is not None and payment.status == "paid"
-    if participant is not None and by == "system" and not paid_late:
-        hold_released(call, participant)
+    if participant is not None and participant.price_amount > 0 and not paid_late:
+        # Never confirmed (not paid): nobody got an invite, so no calendar needs canceling.
+        if by == "system":
+            hold_released(call, participant)
+        elif by == "host":
+            client = client_of(participant)
+            _send("booking_canceled", call, client.email, f"Canceled: {call.title}",
+                  headline=f"{call.title} is canceled",
+                  paragraphs=[f"Hello {client.name}, {call.consultant.full_name} canceled the booking you had "
+                              "not paid yet. Nothing was charged.", *([f"Their message: “{reason}”"] if reason
+                                                                     else [])],
+                  reply_to=call.consultant.email)
         return
     who = WHO.get(by, by)
     said = [f"Their message: “{reason}”"] if reason else []
@@ -243,9 +262,19 @@ def booking_canceled(call: Call, participant: CallParticipant | None, by: str, r
           invite=_invite(call, host, canceled=True, sequence=call.sequence + 1))
 
 
-def reminder(call: Call, offset_minutes: int) -> None:
-    ahead = f"{offset_minutes // 60} hour{'s' if offset_minutes // 60 != 1 else ''}" if offset_minutes >= 60 \
-        else f"{offset_minutes} minutes"
+def time_left(left: timedelta) -> str:
+    """``24 hours``, ``1 hour``, ``45 minutes``: how far away the call is, as a person would say it."""
+    minutes = round(left.total_seconds() / 60)
+    if minutes >= 90:
+        hours = round(minutes / 60)
+        return f"{hours} hours"
+    if minutes >= 55:
+        return "1 hour"
+    return f"{minutes} minutes"
+
+
+def reminder(call: Call, left: timedelta) -> None:
+    ahead = time_left(left)
     for recipient in [client_of(p) for p in _participants(call)] + [host_of(call)]:
         _send("reminder", call, recipient.email, f"Reminder: {call.title} in {ahead}",
               headline=f"{call.title} starts in {ahead}",
@@ -254,6 +283,19 @@ def reminder(call: Call, offset_minutes: int) -> None:
                            else call.consultant.full_name),
               buttons=[("Join the call", recipient.link)],
               reply_to="" if recipient.is_host else call.consultant.email)
+
+
+def payment_refunded_late(participant: CallParticipant, refund) -> None:
+    call = participant.call
+    client = client_of(participant)
+    amount = _money(refund.amount, refund.currency) if refund is not None else "Your payment"
+    _send("payment_refunded", call, client.email, f"Refunded: {call.title}",
+          headline="Your payment came too late",
+          paragraphs=[f"Hello {client.name}, your payment for {call.title} arrived after the booking had been "
+                      f"released, and the time is no longer available. {amount} is refunded to your card."],
+          facts=[("Was", when(call.start_at, call.end_at, client.time_zone, client.time_format))],
+          buttons=[("Choose another time", f"{_site()[1]}/book/{call.offering.public_id}/")],
+          reply_to=call.consultant.email)
 
 
 def payout_sent(payout, owner) -> None:

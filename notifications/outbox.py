@@ -28,6 +28,7 @@ OUTBOX_WORK = "notifications.outbox"
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 10
 SAFETY_NET = timedelta(minutes=2)
+SWEEP_BATCH = 200
 
 
 def backoff(attempts: int) -> timedelta:
@@ -120,22 +121,27 @@ def outbox_send(*, message_pk: int, now: datetime | None = None) -> str:
     message = _claim(message_pk, now)
     if message is None:
         return "skipped"
+    mine = OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.SENDING,
+                                        lease_until=message.lease_until)
     try:
         _smtp_send(message)
     except (smtplib.SMTPException, OSError) as exc:
         failed = message.attempts >= MAX_ATTEMPTS
-        OutboxMessage.objects.filter(pk=message.pk).update(
-            status=OutboxMessage.Status.FAILED if failed else OutboxMessage.Status.QUEUED, lease_until=None,
-            next_attempt_at=now + backoff(message.attempts), last_error=str(exc)[:500])
+        later = max(now, timezone.now()) + backoff(message.attempts)
+        mine.update(status=OutboxMessage.Status.FAILED if failed else OutboxMessage.Status.QUEUED,
+                    lease_until=None, next_attempt_at=later, last_error=str(exc)[:500])
         (logger.error if failed else logger.warning)(
             "Sending %s to %s failed (attempt %s): %s", message.kind, message.to_email, message.attempts, exc)
         from core.scheduling import due_work_schedule
 
         if not failed:
-            due_work_schedule(kind=OUTBOX_WORK, due_at=now + backoff(message.attempts))
+            due_work_schedule(kind=OUTBOX_WORK, due_at=later)
         return "failed" if failed else "retry"
-    OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxMessage.Status.SENT, sent_at=timezone.now(),
-                                                       lease_until=None, last_error="")
+    except Exception as exc:  # a message that can never be sent (e.g. a header Django refuses)
+        mine.update(status=OutboxMessage.Status.FAILED, lease_until=None, last_error=f"{exc!r}"[:500])
+        logger.exception("Message %s to %s cannot be sent", message.public_id, message.to_email)
+        return "failed"
+    mine.update(status=OutboxMessage.Status.SENT, sent_at=timezone.now(), lease_until=None, last_error="")
     return "sent"
 
 
@@ -143,17 +149,24 @@ def outbox_sweep(*, now: datetime | None = None) -> int:
     """Send every message that is due (waiting, or claimed by a worker whose lease ran out)."""
     from django.db.models import Min, Q
 
-    from core.scheduling import due_work_set
+    from core.scheduling import due_work_recompute
 
     now = now or timezone.now()
+    started = timezone.now()
     due = (Q(status=OutboxMessage.Status.QUEUED, next_attempt_at__lte=now)
            | Q(status=OutboxMessage.Status.SENDING, lease_until__lte=now))
     sent = 0
-    for pk in OutboxMessage.objects.filter(due).order_by("next_attempt_at").values_list("pk", flat=True)[:500]:
-        sent += outbox_send(message_pk=pk, now=now) == "sent"
-    upcoming = OutboxMessage.objects.filter(status__in=[OutboxMessage.Status.QUEUED, OutboxMessage.Status.SENDING]) \
-        .aggregate(queued=Min("next_attempt_at", filter=Q(status=OutboxMessage.Status.QUEUED)),
-                   leased=Min("lease_until", filter=Q(status=OutboxMessage.Status.SENDING)))
-    next_due = min([t for t in (upcoming["queued"], upcoming["leased"]) if t is not None], default=None)
-    due_work_set(kind=OUTBOX_WORK, due_at=max(next_due, now + timedelta(seconds=30)) if next_due else None)
+    for pk in OutboxMessage.objects.filter(due).order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH]:
+        # Fresh time for each claim: a slow batch never hands out leases that are already over.
+        sent += outbox_send(message_pk=pk, now=now + (timezone.now() - started)) == "sent"
+
+    def next_due():
+        upcoming = OutboxMessage.objects.filter(
+            status__in=[OutboxMessage.Status.QUEUED, OutboxMessage.Status.SENDING]).aggregate(
+            queued=Min("next_attempt_at", filter=Q(status=OutboxMessage.Status.QUEUED)),
+            leased=Min("lease_until", filter=Q(status=OutboxMessage.Status.SENDING)))
+        soonest = min([t for t in (upcoming["queued"], upcoming["leased"]) if t is not None], default=None)
+        return max(soonest, now + timedelta(seconds=30)) if soonest else None
+
+    due_work_recompute(kind=OUTBOX_WORK, next_due=next_due)
     return sent

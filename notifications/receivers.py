@@ -35,3 +35,8 @@ def _rescheduled(sender, *, call, old_start, old_end, **kwargs) -> None:
 def _payout(sender, *, payout, requested_by, **kwargs) -> None:
     if requested_by is not None:
         compose.payout_sent(payout, requested_by)
+
+
+@receiver(billing_signals.payment_not_kept, dispatch_uid="notifications_payment_not_kept")
+def _not_kept(sender, *, participant, refund, **kwargs) -> None:
+    compose.payment_refunded_late(participant, refund)

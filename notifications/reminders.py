@@ -20,48 +20,73 @@ def notification_settings() -> NotificationSettings:
     return NotificationSettings.objects.first() or NotificationSettings.objects.create()
 
 
-def _publish_next() -> None:
-    from core.scheduling import due_work_set
-
-    next_due = Reminder.objects.filter(sent_at__isnull=True).order_by("due_at").values_list(
+def _next_reminder() -> datetime | None:
+    return Reminder.objects.filter(sent_at__isnull=True).order_by("due_at").values_list(
         "due_at", flat=True).first()
-    due_work_set(kind=REMINDERS_WORK, due_at=next_due)
+
+
+def _announce(call: Call) -> None:
+    """Adding work only ever lowers the tenant's due-work entry; the reminders task itself
+    recomputes it (see ``due_work_recompute``)."""
+    from core.scheduling import due_work_schedule
+
+    due = Reminder.objects.filter(call=call, sent_at__isnull=True).order_by("due_at").values_list(
+        "due_at", flat=True).first()
+    if due is not None:
+        due_work_schedule(kind=REMINDERS_WORK, due_at=due)
 
 
 def reminders_schedule(call: Call, *, now: datetime | None = None) -> None:
-    """The call's reminders, at the tenant's offsets; those already past are not sent late."""
+    """The call's reminders at the tenant's offsets (once per call: a group call's later
+    participants share them); those already past are not sent late."""
     now = now or timezone.now()
-    for offset in notification_settings().reminder_offsets_minutes:
-        due = call.start_at - timedelta(minutes=offset)
-        Reminder.objects.update_or_create(call=call, offset_minutes=offset, defaults={
-            "due_at": due, "sent_at": None if due > now else now})
-    _publish_next()
+    if Reminder.objects.filter(call=call).exists():
+        return
+    Reminder.objects.bulk_create([
+        Reminder(call=call, offset_minutes=offset, due_at=call.start_at - timedelta(minutes=offset),
+                 sent_at=None if call.start_at - timedelta(minutes=offset) > now else now)
+        for offset in notification_settings().reminder_offsets_minutes])
+    _announce(call)
 
 
 def reminders_move(call: Call, *, now: datetime | None = None) -> None:
-    if Reminder.objects.filter(call=call).exists():
-        reminders_schedule(call, now=now)
+    """The call moved: each reminder keeps its own offset, counted from the new start."""
+    now = now or timezone.now()
+    for item in Reminder.objects.filter(call=call):
+        item.due_at = call.start_at - timedelta(minutes=item.offset_minutes)
+        item.sent_at = None if item.due_at > now else (item.sent_at or now)
+        item.save(update_fields=["due_at", "sent_at"])
+    _announce(call)
 
 
 def reminders_drop(call: Call) -> None:
     Reminder.objects.filter(call=call, sent_at__isnull=True).delete()
-    _publish_next()
 
 
 def reminders_send_due(*, now: datetime | None = None) -> int:
-    """Queue every due reminder's emails (to every participant and the host), each reminder once."""
+    """Queue the due reminders' emails (to every participant and the host), each reminder once.
+
+    When several of a call's reminders are due at once (the dispatcher was down), only the
+    nearest one is sent, worded from the time really left; a reminder is not sent once the call
+    is less than five minutes away."""
+    from core.scheduling import due_work_recompute
     from notifications.compose import reminder
 
     now = now or timezone.now()
     sent = 0
     with transaction.atomic():
         due = list(Reminder.objects.select_for_update(skip_locked=True, of=("self",)).select_related(
-            "call", "call__consultant__profile").filter(sent_at__isnull=True, due_at__lte=now))
+            "call", "call__consultant__profile").filter(sent_at__isnull=True, due_at__lte=now)
+            .order_by("call_id", "offset_minutes"))
+        seen: set[int] = set()
         for item in due:
-            if item.call.status == Call.Status.CONFIRMED and item.call.start_at > now:
-                reminder(item.call, item.offset_minutes)
+            call = item.call
+            if item.call_id not in seen and call.status == Call.Status.CONFIRMED \
+                    and call.start_at > now + timedelta(minutes=5):
+                reminder(call, call.start_at - now)
                 sent += 1
+            seen.add(item.call_id)
             item.sent_at = now
             item.save(update_fields=["sent_at"])
-        _publish_next()
+    due_work_recompute(kind=REMINDERS_WORK, next_due=_next_reminder)
     return sent

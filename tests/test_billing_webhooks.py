@@ -131,7 +131,7 @@ def test_completion_after_the_hold_was_released_reinstates_a_free_slot(api, tena
         assert not hasattr(participant.payment, "refund")
 
 
-def test_completion_after_the_slot_went_to_someone_else_refunds(api, tenant_alpha, stripe_webhooks):
+def test_completion_after_the_slot_went_to_someone_else_refunds(api, tenant_alpha, stripe_webhooks, mailbox):
     from booking.services import booking_release_unpaid
     from tests.billing_support import book
 
@@ -149,6 +149,8 @@ def test_completion_after_the_slot_went_to_someone_else_refunds(api, tenant_alph
         refund = participant.payment.refund
     assert participant.status == "canceled"
     assert (refund.amount, refund.reason, refund.status) == (5000, "paid_too_late", "succeeded")
+    told = [m for m in mailbox if m["To"] == "carla@client.example"]
+    assert told[-1]["Subject"] == "Refunded: Strategy call" and "€50.00 is refunded" in mailbox.bodies(told[-1])
 
 
 def test_account_events_arriving_out_of_order_leave_the_current_state(alpha_api, stripe_emulator, tenant_alpha,

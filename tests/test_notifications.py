@@ -244,7 +244,64 @@ def test_reminders_follow_the_call(api, sent, tenant_alpha, django_capture_on_co
         api.call("post", f"/bookings/{booking['id']}/cancel?token={manage_token(booking)}", {}, auth=False)
     with tenant_context(tenant_alpha):
         assert not Reminder.objects.filter(sent_at__isnull=True).exists()
+        # The index entry is left to the reminders task, which wakes once, finds nothing and clears it.
+        assert reminders_send_due(now=moved - timedelta(hours=1)) == 0
     assert not DueWork.objects.filter(schema_name="t_alpha", kind="notifications.reminders").exists()
+
+
+def test_overdue_reminders_send_only_the_nearest_worded_from_the_time_left(api, sent, tenant_alpha,
+                                                                          django_capture_on_commit_callbacks):
+    from notifications.reminders import reminders_send_due
+
+    _, start = _book_free(api, django_capture_on_commit_callbacks)
+    starts = datetime.fromisoformat(start)
+    before = len(sent())
+    with tenant_context(tenant_alpha), django_capture_on_commit_callbacks(execute=True):
+        # The dispatcher was down for a day: both the 24-hour and the 1-hour reminders are due.
+        assert reminders_send_due(now=starts - timedelta(minutes=45)) == 1
+    subjects = sorted(m["Subject"] for m in sent()[before:])
+    assert subjects == ["Reminder: Intro call in 45 minutes"] * 2  # client and host, once each
+
+
+def test_a_moved_call_keeps_its_own_reminder_offsets(api, client, alpha_host, login, tenant_alpha,
+                                                     django_capture_on_commit_callbacks):
+    from conftest import ALPHA_OWNER_PASSWORD
+
+    booking, _ = _book_free(api, django_capture_on_commit_callbacks)
+    login(client, alpha_host, "alice@alpha.example", ALPHA_OWNER_PASSWORD)
+    client.post("/settings/notifications/", {"hours_before": "2"}, HTTP_HOST=alpha_host)
+    new_start = slot(api, booking_offering_id(api), days_ahead=4)
+    api.call("post", f"/bookings/{booking['id']}/reschedule?token={manage_token(booking)}", {"start": new_start},
+             auth=False)
+    moved = datetime.fromisoformat(new_start)
+    with tenant_context(tenant_alpha):
+        assert sorted(Reminder.objects.values_list("offset_minutes", "due_at")) == [
+            (60, moved - timedelta(hours=1)), (1440, moved - timedelta(hours=24))]
+
+
+def test_names_cannot_smuggle_mail_headers(api):
+    created = offering(api, amount=0)
+    response = book(api, created["id"], slot(api, created["id"]), name="Bob\nBcc: everyone@example.com")
+    assert response.status_code == 422 and "line breaks" in response.json()["detail"]
+
+
+def test_a_message_smtp_will_never_take_fails_without_blocking_the_rest(api, sent, tenant_alpha,
+                                                                        django_capture_on_commit_callbacks):
+    from notifications.outbox import outbox_sweep
+
+    with tenant_context(tenant_alpha):
+        now = timezone.now()
+        bad = OutboxMessage.objects.create(kind="test", to_email="x@client.example", from_email="a@b.example",
+                                           subject="Broken\nsubject", text="-", message_id="<bad@x>",
+                                           next_attempt_at=now - timedelta(minutes=5))
+        good = OutboxMessage.objects.create(kind="test", to_email="y@client.example", from_email="a@b.example",
+                                            subject="Fine", text="-", message_id="<good@x>",
+                                            next_attempt_at=now - timedelta(minutes=1))
+        assert outbox_sweep(now=now) == 1
+        bad.refresh_from_db()
+        good.refresh_from_db()
+    assert (bad.status, good.status) == ("failed", "sent") and "BadHeaderError" in bad.last_error
+    assert [m["To"] for m in sent()] == ["y@client.example"]
 
 
 @pytest.mark.parametrize("tenants", [2, 40])
