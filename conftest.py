@@ -165,10 +165,12 @@ def smtp_server():
     from aiosmtpd.controller import Controller
 
     received: list[bytes] = []
+    peers: list[tuple] = []  # the client address of each message: one per SMTP connection
 
     class Handler:
         async def handle_DATA(self, server, session, envelope):  # noqa: N802
             received.append(envelope.original_content or envelope.content)
+            peers.append(session.peer)
             return "250 OK"
 
     import socket
@@ -179,6 +181,7 @@ def smtp_server():
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
     controller.received = received
+    controller.peers = peers
     yield controller
     controller.stop()
 
@@ -189,6 +192,7 @@ def mailbox(smtp_server, settings):
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = smtp_server.port
     smtp_server.received.clear()
+    smtp_server.peers.clear()
 
     class Live(Mailbox):
         def __iter__(self):

@@ -10,8 +10,11 @@ marked ``sent``, the lease runs out and the sweep sends it again — with the sa
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import make_msgid
@@ -67,16 +70,24 @@ def current_tenant():
     tenant = getattr(connection, "tenant", None)
     if isinstance(tenant, Tenant):
         return None if tenant.schema_name == "public" else tenant
-    if connection.schema_name == "public":
+    schema = connection.schema_name
+    if schema == "public":
         return None
-    return Tenant.objects.filter(schema_name=connection.schema_name).first()
+    # Inside tasks the connection only knows the schema: look the tenant up once per task burst.
+    cached = _tenants.get(schema)
+    if cached is None or time.monotonic() - cached[0] > TENANT_CACHE_SECONDS:
+        cached = (time.monotonic(), Tenant.objects.filter(schema_name=schema).first())
+        _tenants[schema] = cached
+    return cached[1]
+
+
+_tenants: dict[str, tuple[float, object]] = {}
+TENANT_CACHE_SECONDS = 30
 
 
 def message_queue(email: Email, *, call=None, now: datetime | None = None) -> OutboxMessage:
     """Record ``email`` in the current transaction; it is sent once that commits."""
     from core.scheduling import due_work_schedule
-    from core.tasks import delay_on_commit
-    from notifications.tasks import outbox_send_task
 
     now = now or timezone.now()
     sender, domain = tenant_sender()
@@ -86,8 +97,37 @@ def message_queue(email: Email, *, call=None, now: datetime | None = None) -> Ou
         message_id=make_msgid(domain=domain), next_attempt_at=now)
     # If the task is lost (Redis down at commit), the periodic sweep sends it a little later.
     due_work_schedule(kind=OUTBOX_WORK, due_at=now + SAFETY_NET)
-    delay_on_commit(outbox_send_task, message.pk)
+    _send_after_commit(message.pk)
     return message
+
+
+_pending = threading.local()
+
+
+def _send_after_commit(message_pk: int) -> None:
+    """Everything a transaction queues goes to one task (one SMTP connection) once it commits.
+
+    Each message registers a callback; the first to run takes every message waiting in this
+    thread and schema, the others find nothing left. Ids left over by a rolled-back transaction
+    are harmless: their rows do not exist, so sending skips them."""
+    from django_tenants.utils import schema_context
+
+    from notifications.tasks import outbox_send_batch_task
+
+    schema = connection.schema_name
+    waiting = getattr(_pending, "by_schema", None)
+    if waiting is None:
+        waiting = _pending.by_schema = {}
+    waiting.setdefault(schema, []).append(message_pk)
+
+    def flush() -> None:
+        pks = waiting.pop(schema, [])
+        if pks:
+            with schema_context(schema):
+                outbox_send_batch_task.delay(pks)
+
+    # robust: if the broker is down the commit still stands (and is logged); the sweep sends later.
+    transaction.on_commit(flush, robust=True)
 
 
 def _claim(message_pk: int, now: datetime) -> OutboxMessage | None:
@@ -103,11 +143,11 @@ def _claim(message_pk: int, now: datetime) -> OutboxMessage | None:
     return message
 
 
-def _smtp_send(message: OutboxMessage) -> None:
+def _smtp_send(message: OutboxMessage, smtp=None) -> None:
     email = EmailMultiAlternatives(
         subject=message.subject, body=message.text, from_email=message.from_email, to=[message.to_email],
         reply_to=[message.reply_to] if message.reply_to else None,
-        headers={"Message-ID": message.message_id})
+        headers={"Message-ID": message.message_id}, connection=smtp)
     if message.html:
         email.attach_alternative(message.html, "text/html")
     for attachment in message.attachments:
@@ -115,7 +155,25 @@ def _smtp_send(message: OutboxMessage) -> None:
     email.send(fail_silently=False)
 
 
-def outbox_send(*, message_pk: int, now: datetime | None = None) -> str:
+def outbox_send_batch(*, message_pks: list[int]) -> dict[str, int]:
+    """Send these messages over one SMTP connection (what one transaction queued)."""
+    from django.core.mail import get_connection
+
+    outcomes: dict[str, int] = {}
+    smtp = get_connection()
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        smtp.open()  # held open for the batch; if this fails, each message fails and backs off
+    try:
+        for pk in message_pks:
+            outcome = outbox_send(message_pk=pk, smtp=smtp)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    finally:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            smtp.close()
+    return outcomes
+
+
+def outbox_send(*, message_pk: int, now: datetime | None = None, smtp=None) -> str:
     """Send one message if nobody else is; answers what became of it."""
     now = now or timezone.now()
     message = _claim(message_pk, now)
@@ -124,8 +182,11 @@ def outbox_send(*, message_pk: int, now: datetime | None = None) -> str:
     mine = OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.SENDING,
                                         lease_until=message.lease_until)
     try:
-        _smtp_send(message)
+        _smtp_send(message, smtp)
     except (smtplib.SMTPException, OSError) as exc:
+        if smtp is not None:  # a broken connection is reopened for the next message
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                smtp.close()
         failed = message.attempts >= MAX_ATTEMPTS
         later = max(now, timezone.now()) + backoff(message.attempts)
         mine.update(status=OutboxMessage.Status.FAILED if failed else OutboxMessage.Status.QUEUED,

@@ -11,6 +11,13 @@ def outbox_send_task(message_pk: int) -> str:
 
 
 @shared_task
+def outbox_send_batch_task(message_pks: list[int]) -> dict:
+    from notifications.outbox import outbox_send_batch
+
+    return outbox_send_batch(message_pks=message_pks)
+
+
+@shared_task
 def outbox_sweep_task() -> int:
     from notifications.outbox import outbox_sweep
 

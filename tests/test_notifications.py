@@ -324,3 +324,9 @@ def test_the_dispatcher_costs_one_query_whatever_the_number_of_tenants(tenants, 
             assert connection.default_channel.queue_declare("celery", passive=True).message_count >= tenants
     finally:
         app.conf.task_always_eager = eager
+
+
+def test_what_one_change_queues_goes_over_one_smtp_connection(api, sent, smtp_server,
+                                                               django_capture_on_commit_callbacks):
+    _book_free(api, django_capture_on_commit_callbacks)
+    assert len(sent()) == 2 and len(set(smtp_server.peers)) == 1  # client's and host's emails, one session
