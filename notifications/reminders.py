@@ -63,30 +63,48 @@ def reminders_drop(call: Call) -> None:
     Reminder.objects.filter(call=call, sent_at__isnull=True).delete()
 
 
+REMINDERS_PER_TRANSACTION = 100
+
+
 def reminders_send_due(*, now: datetime | None = None) -> int:
     """Queue the due reminders' emails (to every participant and the host), each reminder once.
 
     When several of a call's reminders are due at once (the dispatcher was down), only the
     nearest one is sent, worded from the time really left; a reminder is not sent once the call
-    is less than five minutes away."""
+    is less than five minutes away. A backlog is worked through a hundred reminders per
+    transaction: each commit hands its emails to a send task at once, and no lock is held
+    over the whole backlog."""
     from core.scheduling import due_work_recompute
-    from notifications.compose import reminder
 
     now = now or timezone.now()
     sent = 0
-    with transaction.atomic():
-        due = list(Reminder.objects.select_for_update(skip_locked=True, of=("self",)).select_related(
-            "call", "call__consultant__profile").filter(sent_at__isnull=True, due_at__lte=now)
-            .order_by("call_id", "offset_minutes"))
-        seen: set[int] = set()
-        for item in due:
-            call = item.call
-            if item.call_id not in seen and call.status == Call.Status.CONFIRMED \
-                    and call.start_at > now + timedelta(minutes=5):
-                reminder(call, call.start_at - now)
-                sent += 1
-            seen.add(item.call_id)
-            item.sent_at = now
-            item.save(update_fields=["sent_at"])
+    while True:
+        with transaction.atomic():
+            batch = list(Reminder.objects.select_for_update(skip_locked=True, of=("self",)).select_related(
+                "call", "call__consultant__profile").filter(sent_at__isnull=True, due_at__lte=now)
+                .order_by("call_id", "offset_minutes")[:REMINDERS_PER_TRANSACTION])
+            if not batch:
+                break
+            # A call's reminders are never split across batches (its later ones are marked with it).
+            calls = {item.call_id for item in batch}
+            rest = Reminder.objects.select_for_update(of=("self",)).filter(
+                call_id__in=calls, sent_at__isnull=True, due_at__lte=now).exclude(pk__in=[i.pk for i in batch])
+            sent += _send_batch(batch + list(rest.select_related("call", "call__consultant__profile")), now)
     due_work_recompute(kind=REMINDERS_WORK, next_due=_next_reminder)
+    return sent
+
+
+def _send_batch(items: list[Reminder], now: datetime) -> int:
+    from notifications.compose import reminder
+
+    sent = 0
+    seen: set[int] = set()
+    for item in sorted(items, key=lambda r: (r.call_id, r.offset_minutes)):
+        call = item.call
+        if item.call_id not in seen and call.status == Call.Status.CONFIRMED \
+                and call.start_at > now + timedelta(minutes=5):
+            reminder(call, call.start_at - now)
+            sent += 1
+        seen.add(item.call_id)
+    Reminder.objects.filter(pk__in=[item.pk for item in items]).update(sent_at=now)
     return sent

@@ -330,3 +330,28 @@ def test_what_one_change_queues_goes_over_one_smtp_connection(api, sent, smtp_se
                                                                django_capture_on_commit_callbacks):
     _book_free(api, django_capture_on_commit_callbacks)
     assert len(sent()) == 2 and len(set(smtp_server.peers)) == 1  # client's and host's emails, one session
+
+
+def test_a_reminder_backlog_is_worked_through_in_chunks(api, sent, tenant_alpha,
+                                                        django_capture_on_commit_callbacks):
+    from notifications import reminders
+
+    created = offering(api, amount=0, title="Quick call", duration_minutes=15, min_notice_minutes=60)
+    day = timezone.now().astimezone(ZoneInfo("Europe/Kyiv")).date() + timedelta(days=3)
+    starts = [s["start"] for s in api.call("get", f"/offerings/{created['id']}/slots?start={day}&end={day}",
+                                           auth=False).json()["slots"][:5]]
+    for index, start in enumerate(starts):
+        assert book(api, created["id"], start, email=f"c{index}@client.example").status_code == 201
+    first = min(datetime.fromisoformat(s) for s in starts)
+    reminders.REMINDERS_PER_TRANSACTION, saved = 2, reminders.REMINDERS_PER_TRANSACTION
+    try:
+        with tenant_context(tenant_alpha), django_capture_on_commit_callbacks(execute=True):
+            assert reminders.reminders_send_due(now=first - timedelta(minutes=61)) == 5
+    finally:
+        reminders.REMINDERS_PER_TRANSACTION = saved
+    mails = [m for m in sent() if m["Subject"].startswith("Reminder:")]
+    assert len(mails) == 10  # five clients and the host five times: every chunk, each reminder once
+    assert sorted(m["To"] for m in mails if m["To"] != "alice@alpha.example") == [
+        f"c{i}@client.example" for i in range(5)]
+    with tenant_context(tenant_alpha):
+        assert not Reminder.objects.filter(sent_at__isnull=True, due_at__lte=first - timedelta(minutes=61)).exists()
