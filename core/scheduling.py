@@ -49,4 +49,8 @@ def due_work_recompute(*, kind: str, next_due: Callable[[], datetime | None],
 
 
 def due_work_list(*, now: datetime) -> list[DueWork]:
-    return list(DueWork.objects.filter(due_at__lte=now).order_by("due_at")[:1000])
+    """What is due, for tenants that still exist (one query: the tenant check is a subquery)."""
+    from tenants.models import Tenant
+
+    return list(DueWork.objects.filter(due_at__lte=now, schema_name__in=Tenant.objects.values("schema_name"))
+                .order_by("due_at")[:1000])

@@ -57,6 +57,9 @@ def pay_tenant(db, stripe_emulator):
         connection.set_schema_to_public()
         tenant = Tenant.objects.filter(pk=tenant_id).first()
         if tenant is not None:
+            from core.models import DueWork
+
+            DueWork.objects.filter(schema_name=tenant.schema_name).delete()
             StaffAction.objects.filter(tenant=tenant).delete()
             tenant.domains.all().delete()
             tenant.delete(force_drop=True)

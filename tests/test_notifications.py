@@ -309,18 +309,25 @@ def test_the_dispatcher_costs_one_query_whatever_the_number_of_tenants(tenants, 
                                                                          db):
     from config.celery import app
     from core.models import DueWork
+    from core.scheduling import due_work_list
     from core.tasks import due_work_queue
+    from tenants.models import Tenant
 
     past = timezone.now() - timedelta(minutes=1)
+    Tenant.objects.bulk_create([Tenant(schema_name=f"t_many_{i}", slug=f"many-{i}", name=f"Many {i}")
+                                for i in range(tenants)])
     DueWork.objects.bulk_create([DueWork(schema_name=f"t_many_{i}", kind="notifications.reminders", due_at=past)
                                  for i in range(tenants)])
+    DueWork.objects.create(schema_name="t_gone", kind="notifications.reminders", due_at=past)  # tenant deleted
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
     try:  # the tasks are really published, to an in-memory broker nobody consumes
         with app.connection_for_write("memory://") as connection:
             producer = app.amqp.Producer(connection)
             with django_assert_num_queries(1):
-                assert due_work_queue(producer=producer) >= tenants
+                queued = due_work_queue(producer=producer)
+            assert queued >= tenants
+            assert "t_gone" not in {w.schema_name for w in due_work_list(now=timezone.now())}
             assert connection.default_channel.queue_declare("celery", passive=True).message_count >= tenants
     finally:
         app.conf.task_always_eager = eager
