@@ -6,10 +6,10 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from accounts.models import User
-from billing.onboarding import OnboardingState, onboarding_link, onboarding_state
+from billing.onboarding import OnboardingState, onboarding_state
 from billing.payouts import balance, balance_currencies, payout_history, withdraw
+from billing.views import owner_onboarding_link
 from core.exceptions import InvalidInput, PermissionDenied
-from core.urls import request_absolute_url
 
 router = Router(tags=["payouts"])
 
@@ -40,10 +40,7 @@ def payout_out(payout) -> dict:
 @router.post("/payouts/onboarding")
 def onboarding_start(request: HttpRequest):
     owner = _owner(request)
-    state = onboarding_link(owner_email=owner.email,
-                            return_url=request_absolute_url(request, "/payouts/?onboarding=done"),
-                            refresh_url=request_absolute_url(request, "/payouts/onboarding/"))
-    return _onboarding_out(state)
+    return _onboarding_out(owner_onboarding_link(request, owner))
 
 
 @router.get("/payouts/onboarding")

@@ -8,7 +8,7 @@ Stripe inside a transaction."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -31,9 +31,6 @@ CHECKOUT_MIN_SECONDS = 30 * 60 + 10  # Stripe: a session lives at least 30 minut
 def _ts(value: datetime) -> int:
     return int(value.timestamp())
 
-
-def _from_ts(value: int | None) -> datetime | None:
-    return datetime.fromtimestamp(value, tz=UTC) if value else None
 
 
 def checkout_start(*, participant: CallParticipant, success_url: str, cancel_url: str,
@@ -97,7 +94,7 @@ def _session_open(participant: CallParticipant, destination: str, success_url: s
         participant=participant, checkout_session_id=session["id"], checkout_url=session["url"] or "",
         amount=stripe_api.from_stripe_amount(session["amount_total"], currency), currency=currency,
         application_fee=fee)
-    hold_extend(participant=participant, until=_from_ts(session["expires_at"]))
+    hold_extend(participant=participant, until=stripe_api.from_timestamp(session["expires_at"]))
     return payment
 
 
@@ -239,7 +236,7 @@ def payment_settle(*, payment_id: int) -> Payment | None:
                                                         account=account.stripe_account_id)
             txn = stripe_api.balance_transaction_get(destination_payment["balance_transaction"],
                                                      account=account.stripe_account_id)
-            updates["available_on"] = _from_ts(txn["available_on"])
+            updates["available_on"] = stripe_api.from_timestamp(txn["available_on"])
     try:
         platform_txn = stripe_api.balance_transaction_get(charge["balance_transaction"])
         updates["stripe_fee"] = int(platform_txn.get("fee", 0))

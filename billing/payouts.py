@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet, Sum
@@ -116,9 +116,6 @@ def balance(*, now: datetime | None = None, currency: str | None = None, ask_str
     return Balance(currency=currency, available=Money(withdrawable, currency), pending=Money(pending, currency))
 
 
-def _from_ts(value) -> datetime | None:
-    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
-
 
 def balance_currencies() -> list[str]:
     """The tenant's payout currency first, then any other currency its clients paid in."""
@@ -153,7 +150,7 @@ def withdraw(*, requested_by, now: datetime | None = None, currency: str | None 
         payout, _ = Payout.objects.update_or_create(stripe_payout_id=data["id"], defaults={
             "amount": stripe_api.from_stripe_amount(data["amount"], current.currency),
             "currency": data["currency"].upper(), "status": data["status"],
-            "arrival_date": _from_ts(data.get("arrival_date")), "requested_by": requested_by})
+            "arrival_date": stripe_api.from_timestamp(data.get("arrival_date")), "requested_by": requested_by})
         # Sent whether or not Stripe's webhook recorded the payout first: this request made it.
         signals.payout_created.send(Payout, payout=payout, requested_by=requested_by)
     return payout
@@ -165,7 +162,7 @@ def payout_apply(*, payout: dict) -> Payout:
     status = payout.get("status") if payout.get("status") in Payout.Status.values else Payout.Status.PENDING
     row, created = Payout.objects.select_for_update().get_or_create(stripe_payout_id=payout["id"], defaults={
         "amount": payout["amount"], "currency": str(payout["currency"]).upper(), "status": status,
-        "arrival_date": _from_ts(payout.get("arrival_date"))})
+        "arrival_date": stripe_api.from_timestamp(payout.get("arrival_date"))})
     # Forward only: pending → in transit → paid, and failed/canceled at any point (a bank can
     # return a payout Stripe had marked paid). A late "in transit" never undoes "paid".
     order = [Payout.Status.PENDING, Payout.Status.IN_TRANSIT, Payout.Status.PAID]
@@ -173,7 +170,7 @@ def payout_apply(*, payout: dict) -> Payout:
     if not created and row.status not in final and (
             status in final or order.index(status) > order.index(row.status)):
         row.status = status
-        row.arrival_date = _from_ts(payout.get("arrival_date")) or row.arrival_date
+        row.arrival_date = stripe_api.from_timestamp(payout.get("arrival_date")) or row.arrival_date
         row.save(update_fields=["status", "arrival_date", "updated_at"])
     return row
 

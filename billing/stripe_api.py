@@ -8,6 +8,7 @@ it) behaves differently between the two."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import stripe
@@ -34,6 +35,11 @@ class ProviderError(Exception):
 # with two decimals although they have none (https://docs.stripe.com/currencies#special-cases).
 _STRIPE_TWO_DECIMALS_FOR_ZERO = {"ISK", "UGX"}
 TIMEOUT_SECONDS = 20
+
+
+def from_timestamp(value: int | str | None) -> datetime | None:
+    """Stripe's Unix times (``created``, ``expires_at``, ``available_on``, ``arrival_date``) as datetimes."""
+    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
 
 
 def to_stripe_amount(amount: int, currency: str) -> int:

@@ -14,7 +14,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import owner_required
 from billing.models import Payment
-from billing.onboarding import PaymentsUnavailable, account_refresh, onboarding_link, onboarding_state
+from billing.onboarding import (
+    OnboardingState,
+    PaymentsUnavailable,
+    account_refresh,
+    onboarding_link,
+    onboarding_state,
+)
 from billing.payments import checkout_abandon, checkout_return, checkout_start, checkout_start_or_release
 from billing.payouts import balance, balance_currencies, earnings, monthly_income, payout_history, withdraw
 from billing.refunds import billing_settings
@@ -123,6 +129,13 @@ def checkout_canceled(request: HttpRequest, booking_id: str) -> HttpResponse:
     return _manage(booking_id, token)
 
 
+def owner_onboarding_link(request: HttpRequest, owner) -> OnboardingState:
+    """A fresh Stripe onboarding link that returns to this tenant's payouts page."""
+    return onboarding_link(owner_email=owner.email,
+                           return_url=request_absolute_url(request, "/payouts/?onboarding=done"),
+                           refresh_url=request_absolute_url(request, "/payouts/onboarding/"))
+
+
 class BillingSettingsForm(forms.Form):
     freeze_days = forms.IntegerField(min_value=0, max_value=90, label="Days before a call's money can be withdrawn")
     late_cancel_refund_percent = forms.IntegerField(
@@ -139,10 +152,7 @@ def payouts_page(request: HttpRequest) -> HttpResponse:
     action = request.POST.get("action")
     try:
         if action == "connect":
-            state = onboarding_link(owner_email=request.user.email,
-                                    return_url=request_absolute_url(request, "/payouts/?onboarding=done"),
-                                    refresh_url=request_absolute_url(request, "/payouts/onboarding/"))
-            return redirect(state.onboarding_url)
+            return redirect(owner_onboarding_link(request, request.user).onboarding_url)
         if action == "withdraw":
             currency = request.POST.get("currency")
             payout = withdraw(requested_by=request.user,
@@ -185,9 +195,7 @@ def payouts_page(request: HttpRequest) -> HttpResponse:
 def onboarding_refresh(request: HttpRequest) -> HttpResponse:
     """Stripe's refresh URL: the link expired or was used; hand out a fresh one."""
     try:
-        state = onboarding_link(owner_email=request.user.email,
-                                return_url=request_absolute_url(request, "/payouts/?onboarding=done"),
-                                refresh_url=request_absolute_url(request, "/payouts/onboarding/"))
+        state = owner_onboarding_link(request, request.user)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("/payouts/")
