@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from tests.test_booking_concurrency import in_own_connection
+from tests.test_booking_concurrency import in_own_connection, own_tenant_remove
 
 CLICKS = 8
 
@@ -28,7 +28,6 @@ def pay_tenant(db, stripe_emulator):
     from booking.availability import PeriodIn, availability_replace
     from booking.offerings import offering_create
     from booking.services import BookingRequest, booking_create
-    from tenants.models import StaffAction, Tenant
     from tenants.services import tenant_provision
 
     def create():
@@ -53,22 +52,11 @@ def pay_tenant(db, stripe_emulator):
         return {"tenant_id": tenant.pk, "host": "payrace.localhost",
                 "booking": str(booked.participant.public_id), "token": booked.manage_token}
 
-    def remove(tenant_id: int):
-        connection.set_schema_to_public()
-        tenant = Tenant.objects.filter(pk=tenant_id).first()
-        if tenant is not None:
-            from core.models import DueWork
-
-            DueWork.objects.filter(schema_name=tenant.schema_name).delete()
-            StaffAction.objects.filter(tenant=tenant).delete()
-            tenant.domains.all().delete()
-            tenant.delete(force_drop=True)
-
     data = in_own_connection(create)
     try:
         yield data
     finally:
-        in_own_connection(lambda: remove(data["tenant_id"]))
+        in_own_connection(lambda: own_tenant_remove(data["tenant_id"]))
 
 
 def test_simultaneous_pay_clicks_make_one_checkout_session(pay_tenant):

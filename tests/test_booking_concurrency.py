@@ -36,12 +36,25 @@ def in_own_connection(fn):
         return pool.submit(run).result()
 
 
+def own_tenant_remove(tenant_id: int) -> None:
+    """Drop a tenant a test committed, schema, rows and due work included."""
+    from core.models import DueWork
+    from tenants.models import StaffAction, Tenant
+
+    connection.set_schema_to_public()
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is not None:
+        DueWork.objects.filter(schema_name=tenant.schema_name).delete()
+        StaffAction.objects.filter(tenant=tenant).delete()
+        tenant.domains.all().delete()
+        tenant.delete(force_drop=True)
+
+
 @pytest.fixture
 def race_tenant(db):
     from accounts.models import User
     from booking.availability import PeriodIn, availability_replace
     from booking.offerings import offering_create
-    from tenants.models import StaffAction, Tenant
     from tenants.services import tenant_provision
 
     def create():
@@ -60,22 +73,11 @@ def race_tenant(db):
         return {"tenant_id": tenant.pk, "host": "race.localhost", "single": str(single.public_id),
                 "group": str(group.public_id), "start": start}
 
-    def remove(tenant_id: int):
-        connection.set_schema_to_public()
-        tenant = Tenant.objects.filter(pk=tenant_id).first()
-        if tenant is not None:
-            from core.models import DueWork
-
-            DueWork.objects.filter(schema_name=tenant.schema_name).delete()
-            StaffAction.objects.filter(tenant=tenant).delete()
-            tenant.domains.all().delete()
-            tenant.delete(force_drop=True)
-
     data = in_own_connection(create)
     try:
         yield data
     finally:
-        in_own_connection(lambda: remove(data["tenant_id"]))
+        in_own_connection(lambda: own_tenant_remove(data["tenant_id"]))
 
 
 def _race(host: str, bodies: list[dict]) -> list[int]:
