@@ -15,6 +15,7 @@ from billing.models import BillingSettings, Payment, Refund
 from billing.sweep import sweep_schedule
 from booking.models import Call, CallParticipant
 from core.exceptions import Conflict
+from core.models import settings_row
 from core.tasks import delay_on_commit
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def billing_settings() -> BillingSettings:
-    return BillingSettings.objects.first() or BillingSettings.objects.create()
+    return settings_row(BillingSettings)
 
 
 def refund_amount_for_cancel(*, payment: Payment, by: str, call: Call, now: datetime) -> tuple[int, str | None]:

@@ -25,11 +25,11 @@ from booking.selectors import busy_for, rules_for, schedule_for, seats_taken
 from booking.slots import candidate_slots, free_slots, window_for_days
 from core.choices import time_zones
 from core.exceptions import Conflict, InvalidInput, NotFound, PermissionDenied, parse_public_id
+from core.models import settings_row
 
 
 def booking_settings() -> BookingSettings:
-    settings_row = BookingSettings.objects.first()
-    return settings_row or BookingSettings.objects.create()
+    return settings_row(BookingSettings)
 
 
 def _blocked(offering_or_call, start: datetime, end: datetime) -> tuple[datetime, datetime]:

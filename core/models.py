@@ -45,3 +45,8 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.type} {self.event_id}"
+
+
+def settings_row(model: type[models.Model]) -> models.Model:
+    """A tenant's one-row settings table (booking, billing, notification rules): the row, made on first use."""
+    return model.objects.first() or model.objects.create()

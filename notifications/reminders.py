@@ -11,13 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from booking.models import Call
+from core.models import settings_row
 from notifications.models import NotificationSettings, Reminder
 
 REMINDERS_WORK = "notifications.reminders"
 
 
 def notification_settings() -> NotificationSettings:
-    return NotificationSettings.objects.first() or NotificationSettings.objects.create()
+    return settings_row(NotificationSettings)
 
 
 def _next_reminder() -> datetime | None:
