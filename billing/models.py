@@ -97,9 +97,6 @@ class Payment(models.Model):
     def gross(self) -> Money:
         return Money(self.amount, self.currency)
 
-    @property
-    def net_before_refunds(self) -> int:
-        return self.amount - self.application_fee
 
 
 class Refund(models.Model):
@@ -177,7 +174,3 @@ class Payout(models.Model):
     @property
     def money(self) -> Money:
         return Money(self.amount, self.currency)
-
-    @property
-    def counts_against_balance(self) -> bool:
-        return self.status not in (self.Status.FAILED, self.Status.CANCELED)

@@ -34,19 +34,6 @@ def due_work_queue(*, producer=None) -> int:
     return len(due)
 
 
-def on_commit_in_schema(func) -> None:
-    """Run ``func`` once the current transaction commits, in the schema that is current *now*."""
-    from django.db import connection, transaction
-
-    schema = connection.schema_name
-
-    def run() -> None:
-        with schema_context(schema):
-            func()
-
-    transaction.on_commit(run)
-
-
 def delay_on_commit(task, *args) -> None:
     """Queue ``task`` once the current transaction commits, in the schema that is current *now*.
 

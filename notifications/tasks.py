@@ -4,13 +4,6 @@ from celery import shared_task
 
 
 @shared_task
-def outbox_send_task(message_pk: int) -> str:
-    from notifications.outbox import outbox_send
-
-    return outbox_send(message_pk=message_pk)
-
-
-@shared_task
 def outbox_send_batch_task(message_pks: list[int]) -> dict:
     from notifications.outbox import outbox_send_batch
 
