@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.template.loader import render_to_string
 
+from billing.selectors import payment_of
 from booking.models import Call, CallParticipant, Offering
 from core.urls import host_url
 from notifications.ics import Invite, google_calendar_link, invite_ics, outlook_calendar_link
@@ -119,7 +120,7 @@ def _money(amount: int, currency: str) -> str:
 
 
 def _receipt(participant: CallParticipant) -> list[tuple[str, str]]:
-    payment = getattr(participant, "payment", None)
+    payment = payment_of(participant)
     if payment is None or payment.status != "paid":
         return []
     paid_on = when(payment.paid_at, None, participant.time_zone, participant.time_format)
@@ -214,7 +215,7 @@ def _refund_facts(participant: CallParticipant | None) -> list[tuple[str, str]]:
 
 def booking_canceled(call: Call, participant: CallParticipant | None, by: str, reason: str) -> None:
     """A booking (or, with ``participant`` None, a whole group call) canceled by ``by``."""
-    payment = getattr(participant, "payment", None) if participant is not None else None
+    payment = payment_of(participant) if participant is not None else None
     paid_late = payment is not None and payment.status == "paid"
     if participant is not None and participant.price_amount > 0 and not paid_late:
         # Never confirmed (not paid): nobody got an invite, so no calendar needs canceling.
