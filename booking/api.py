@@ -8,6 +8,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 
@@ -120,13 +121,15 @@ def _booking_out(participant) -> dict:
     return out
 
 
-def _call_out(call: Call) -> dict:
+def _call_out(call: Call, request: HttpRequest) -> dict:
     return {
         "id": str(call.public_id), "status": call.status, "kind": call.kind, "start": _iso(call.start_at),
         "end": _iso(call.end_at), "title": call.title, "price": _money(call.price_amount, call.currency),
         "participants": [{"name": p.name, "email": p.email, "seats": p.seats, "status": p.status,
                           "refund": _refund_out(p)} for p in call.participants.all()],
         "canceled_by": call.canceled_by or None, "cancel_reason": call.cancel_reason or None,
+        "join_url": request_absolute_url(request, reverse("video:room", args=[call.public_id]))
+        if call.status == Call.Status.CONFIRMED else None,
     }
 
 
@@ -362,18 +365,18 @@ def my_calls(request: HttpRequest, status: Literal["pending_payment", "upcoming"
     if not 1 <= limit <= 200 or offset < 0:
         raise InvalidInput("limit is 1–200 and offset 0 or more.")
     calls = calls_for(consultants=User.objects.filter(pk=consultant.pk), tab=status, now=timezone.now())
-    return {"items": [_call_out(c) for c in calls[offset:offset + limit]], "count": calls.count()}
+    return {"items": [_call_out(c, request) for c in calls[offset:offset + limit]], "count": calls.count()}
 
 
 @me.post("/calls/{call_id}/reschedule")
 def my_call_reschedule(request: HttpRequest, call_id: str, payload: RescheduleIn):
     call = call_reschedule_by_host(consultant=_consultant(request), call_id=call_id,
                                    start=_aware(payload.start, "start"))
-    return _call_out(call)
+    return _call_out(call, request)
 
 
 @me.post("/calls/{call_id}/cancel")
 def my_call_cancel(request: HttpRequest, call_id: str, payload: CancelIn | None = None):
     call = call_cancel_by_host(consultant=_consultant(request), call_id=call_id,
                                reason=payload.reason if payload else "")
-    return _call_out(call)
+    return _call_out(call, request)

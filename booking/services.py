@@ -268,6 +268,13 @@ def access_booking(*, booking_id: str, token: str, for_update: bool = False) -> 
     return participant
 
 
+def booking_by_token(*, call: Call, token: str) -> CallParticipant | None:
+    """The booking on ``call`` whose manage token this is (join links carry it), or None."""
+    if not token:
+        return None
+    return CallParticipant.objects.filter(call=call, manage_token_hash=_token_hash(token)).first()
+
+
 def booking_lock(*, participant_id: int) -> tuple[Call, CallParticipant]:
     """Lock a booking's call, then the booking: every path that changes both (host and client
     changes, hold release, payment) takes the locks in this order, so none waits on another

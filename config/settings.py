@@ -61,6 +61,7 @@ TENANT_APPS = [
     "booking",
     "billing",
     "notifications",
+    "video",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.embeds",
@@ -264,6 +265,30 @@ STRIPE_MAX_NETWORK_RETRIES = 2
 STRIPE_WEBHOOK_URL = env_str(
     "STRIPE_WEBHOOK_URL",
     f"{PUBLIC_URL_SCHEME}://{PLATFORM_DOMAIN}{_port_suffix}/webhooks/stripe" if STRIPE_EMULATED else "")
+
+# --- Video -----------------------------------------------------------------------
+# "webrtc" (built in: browsers connect to each other, our WebSocket signals) or "zoom"
+# (Zoom Video SDK); a tenant may choose another in its video settings.
+VIDEO_PROVIDER = env_str("VIDEO_PROVIDER", "webrtc")
+# A mesh sends everyone's video to everyone: past a handful of people it overwhelms uplinks.
+VIDEO_MESH_MAX_PEOPLE = env_int("VIDEO_MESH_MAX_PEOPLE", 6)
+VIDEO_STUN_URLS = env_list("VIDEO_STUN_URLS", [])
+VIDEO_TURN_URLS = env_list("VIDEO_TURN_URLS", [])
+VIDEO_TURN_USERNAME = env_str("VIDEO_TURN_USERNAME")
+VIDEO_TURN_PASSWORD = env_str("VIDEO_TURN_PASSWORD")
+# Zoom Video SDK (VIDEO_PROVIDER=zoom). With no SDK key the local emulator (sandbox/zoom/)
+# answers the REST calls; the browser part needs real keys.
+ZOOM_VIDEO_SDK_KEY = env_str("ZOOM_VIDEO_SDK_KEY")
+ZOOM_VIDEO_SDK_SECRET = env_str("ZOOM_VIDEO_SDK_SECRET")
+ZOOM_API_KEY = env_str("ZOOM_API_KEY") or ZOOM_VIDEO_SDK_KEY
+ZOOM_API_SECRET = env_str("ZOOM_API_SECRET") or ZOOM_VIDEO_SDK_SECRET
+ZOOM_EMULATED = not ZOOM_VIDEO_SDK_KEY
+ZOOM_API_BASE = env_str(
+    "ZOOM_API_BASE",
+    f"{PUBLIC_URL_SCHEME}://{PLATFORM_DOMAIN}{_port_suffix}/sandbox/zoom/v2" if ZOOM_EMULATED
+    else "https://api.zoom.us/v2")
+# How long the token a room page hands its WebSocket stays valid (it is renewed on reconnect).
+VIDEO_ROOM_TOKEN_SECONDS = env_int("VIDEO_ROOM_TOKEN_SECONDS", 120)
 
 LOGGING = {
     "version": 1,

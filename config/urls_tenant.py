@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("consultants.urls")),
     path("", include("billing.urls")),
     path("", include("notifications.urls")),
+    path("", include("video.urls")),
     path("", include("booking.urls")),
     path("", include("booking.urls_workspace")),
 ]

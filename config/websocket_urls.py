@@ -1,3 +1,5 @@
-"""WebSocket routes, served by the ASGI server beside HTTP."""
+"""WebSocket routes, served by the ASGI server beside HTTP (on tenant hosts only)."""
 
-websocket_urlpatterns: list = []
+from video.routing import websocket_urlpatterns as video_routes
+
+websocket_urlpatterns: list = [*video_routes]

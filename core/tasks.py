@@ -11,6 +11,7 @@ DUE_WORK_TASKS = {
     "billing.sweep": "billing.tasks.billing_sweep_task",
     "notifications.outbox": "notifications.tasks.outbox_sweep_task",
     "notifications.reminders": "notifications.tasks.reminders_send_task",
+    "video.complete": "video.tasks.calls_complete_task",
 }
 
 

@@ -25,7 +25,8 @@ class Recipient:
     email: str
     time_zone: str
     time_format: str
-    link: str  # where they manage or join the call
+    link: str  # where they manage the call
+    join_link: str  # the call's room (a client's carries their token)
     uid: str  # their own calendar event
     is_host: bool = False
 
@@ -60,8 +61,10 @@ def client_of(participant: CallParticipant) -> Recipient:
     token = manage_token_for(participant)
     # Bookings made before links could be derived again: point to the site rather than a dead link.
     link = f"{site}/bookings/{participant.public_id}/?token={token}" if token else f"{site}/"
+    room = f"{site}/calls/{participant.call.public_id}/room/"
     return Recipient(name=participant.name, email=participant.email, time_zone=participant.time_zone,
                      time_format=participant.time_format, link=link,
+                     join_link=f"{room}?token={token}" if token else link,
                      uid=f"{participant.call.public_id}-{participant.public_id}@{_domain()}")
 
 
@@ -72,7 +75,8 @@ def host_of(call: Call) -> Recipient:
     return Recipient(name=consultant.full_name, email=consultant.email,
                      time_zone=profile.time_zone if profile else call.consultant_time_zone,
                      time_format=profile.time_format if profile else "24h",
-                     link=f"{site}/calls/{call.public_id}/", uid=f"{call.public_id}-host@{_domain()}", is_host=True)
+                     link=f"{site}/calls/{call.public_id}/", join_link=f"{site}/calls/{call.public_id}/room/",
+                     uid=f"{call.public_id}-host@{_domain()}", is_host=True)
 
 
 def _invite(call: Call, recipient: Recipient, *, canceled: bool = False, sequence: int | None = None) -> Invite:
@@ -81,7 +85,8 @@ def _invite(call: Call, recipient: Recipient, *, canceled: bool = False, sequenc
     return Invite(
         uid=recipient.uid, sequence=call.sequence if sequence is None else sequence, start=call.start_at,
         end=call.end_at, summary=f"{call.title} — {site_name}",
-        description=f"{call.title} with {other}. Join or manage: {recipient.link}", url=recipient.link,
+        description=f"{call.title} with {other}. Join: {recipient.join_link} — manage: {recipient.link}",
+        url=recipient.join_link,
         organizer_email=call.consultant.email, organizer_name=call.consultant.full_name,
         attendee_email=recipient.email, attendee_name=recipient.name, canceled=canceled)
 
@@ -143,7 +148,7 @@ def booking_confirmed(call: Call, participant: CallParticipant) -> None:
           paragraphs=[f"Hello {client.name}, your {'place (' + seats + ')' if group else 'call'} with "
                       f"{call.consultant.full_name} is confirmed."],
           facts=_facts(call, client, with_whom=call.consultant.full_name) + _receipt(participant),
-          buttons=[("Join the call", client.link), ("Reschedule or cancel", client.link)],
+          buttons=[("Join the call", client.join_link), ("Reschedule or cancel", client.link)],
           invite=_invite(call, client), reply_to=call.consultant.email,
           footnote="Keep this email: its links let you join, reschedule or cancel.")
     if group:
@@ -190,7 +195,7 @@ def call_rescheduled(call: Call, old_start: datetime, old_end: datetime) -> None
               paragraphs=[f"Hello {client.name}, your call with {call.consultant.full_name} has moved."],
               facts=[("New time", when(call.start_at, call.end_at, client.time_zone, client.time_format)),
                      ("Was", when(old_start, old_end, client.time_zone, client.time_format))],
-              buttons=[("Join the call", client.link), ("Reschedule or cancel", client.link)],
+              buttons=[("Join the call", client.join_link), ("Reschedule or cancel", client.link)],
               invite=_invite(call, client), reply_to=call.consultant.email)
     host = host_of(call)
     _send("call_rescheduled", call, host.email, f"New time: {call.title}",
@@ -282,7 +287,7 @@ def reminder(call: Call, left: timedelta) -> None:
               paragraphs=[f"Hello {recipient.name}, this is a reminder of your call."],
               facts=_facts(call, recipient, with_whom="your client(s)" if recipient.is_host
                            else call.consultant.full_name),
-              buttons=[("Join the call", recipient.link)],
+              buttons=[("Join the call", recipient.join_link)],
               reply_to="" if recipient.is_host else call.consultant.email)
 
 

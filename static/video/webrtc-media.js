@@ -1,0 +1,224 @@
+// Built-in video: every browser connects to every other one (a mesh) with RTCPeerConnection.
+// Offers, answers and ICE candidates travel over the room's WebSocket (`send`). Negotiation
+// follows the "perfect negotiation" pattern, so both sides may (re)negotiate at any time —
+// when someone joins, shares a screen, or switches a device — without colliding.
+
+export async function createWebRTCMedia(config, ui, send) {
+  const iceServers = config.ice_servers || [];
+  const local = new MediaStream();
+  const peers = new Map(); // peer id -> {pc, polite, makingOffer, ignoreOffer, stream}
+  let myPeer = null;
+  let mic = null;
+  let cam = null;
+  let screen = null;
+  let micOn = true;
+  let camOn = true;
+
+  function constraints(kind, deviceId) {
+    if (kind === "audio") return deviceId ? { deviceId: { exact: deviceId } } : true;
+    return deviceId ? { deviceId: { exact: deviceId }, width: 640, height: 360 } : { width: 640, height: 360 };
+  }
+
+  async function acquire(kind, deviceId) {
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ [kind]: constraints(kind, deviceId) });
+      return stream.getTracks()[0];
+    } catch (error) {
+      ui.mediaError(kind === "audio" ? "Your microphone could not be used: " + error.message
+        : "Your camera could not be used: " + error.message);
+      return null;
+    }
+  }
+
+  function outgoingVideo() {
+    return screen || cam;
+  }
+
+  function showLocal() {
+    for (const track of local.getTracks()) local.removeTrack(track);
+    for (const track of [mic, outgoingVideo()]) if (track) local.addTrack(track);
+    ui.localPreview(local);
+  }
+
+  async function replaceOutgoing(kind, track) {
+    for (const entry of peers.values()) {
+      const sender = entry.pc.getSenders().find((s) => (s.track && s.track.kind === kind) || s.kind === kind);
+      const existing = entry.pc.getTransceivers().find((t) => t.sender.track && t.sender.track.kind === kind);
+      if (existing) {
+        await existing.sender.replaceTrack(track);
+      } else if (track && !sender) {
+        entry.pc.addTrack(track, local); // renegotiates through onnegotiationneeded
+      }
+    }
+  }
+
+  function connect(peerId) {
+    const pc = new RTCPeerConnection({ iceServers });
+    const entry = { pc, polite: myPeer > peerId, makingOffer: false, ignoreOffer: false, stream: new MediaStream() };
+    peers.set(peerId, entry);
+    for (const track of [mic, outgoingVideo()]) if (track) pc.addTrack(track, local);
+    pc.onnegotiationneeded = async () => {
+      try {
+        entry.makingOffer = true;
+        await pc.setLocalDescription();
+        send({ type: "signal", to: peerId, data: { description: pc.localDescription.toJSON() } });
+      } catch (error) {
+        console.warn("negotiation", error);
+      } finally {
+        entry.makingOffer = false;
+      }
+    };
+    pc.onicecandidate = ({ candidate }) => {
+      send({ type: "signal", to: peerId, data: { candidate: candidate ? candidate.toJSON() : null } });
+    };
+    pc.ontrack = ({ track }) => {
+      entry.stream.addTrack(track);
+      const slot = ui.videoSlot(peerId);
+      let video = slot.querySelector("video");
+      if (!video) {
+        video = document.createElement("video");
+        video.autoplay = true;
+        video.playsInline = true;
+        slot.prepend(video);
+      }
+      if (video.srcObject !== entry.stream) video.srcObject = entry.stream;
+      ui.remoteStream(peerId, entry.stream, video);
+      track.onended = () => entry.stream.removeTrack(track);
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "failed") pc.restartIce();
+    };
+    return entry;
+  }
+
+  function drop(peerId) {
+    const entry = peers.get(peerId);
+    if (!entry) return;
+    entry.pc.close();
+    peers.delete(peerId);
+    ui.dropSlot(peerId);
+  }
+
+  return {
+    kind: "webrtc",
+
+    async join() {
+      mic = await acquire("audio");
+      cam = await acquire("video");
+      if (mic) mic.enabled = micOn;
+      if (cam) cam.enabled = camOn;
+      showLocal();
+      return { mic: Boolean(mic), cam: Boolean(cam) };
+    },
+
+    // After (re)connecting: who we are now and who is already here. The newcomer's browser
+    // and the others' both open a connection; perfect negotiation sorts out who offers.
+    reset(me, others) {
+      for (const peerId of [...peers.keys()]) drop(peerId);
+      myPeer = me;
+      for (const peerId of others) connect(peerId);
+    },
+
+    peerJoined(peerId) {
+      if (peerId !== myPeer && !peers.has(peerId)) connect(peerId);
+    },
+
+    peerLeft(peerId) {
+      drop(peerId);
+    },
+
+    async onSignal(from, data) {
+      const entry = peers.get(from) || connect(from);
+      const pc = entry.pc;
+      try {
+        if (data.description) {
+          const description = data.description;
+          const collision = description.type === "offer" && (entry.makingOffer || pc.signalingState !== "stable");
+          entry.ignoreOffer = !entry.polite && collision;
+          if (entry.ignoreOffer) return;
+          await pc.setRemoteDescription(description);
+          if (description.type === "offer") {
+            await pc.setLocalDescription();
+            send({ type: "signal", to: from, data: { description: pc.localDescription.toJSON() } });
+          }
+        } else if ("candidate" in data) {
+          try {
+            await pc.addIceCandidate(data.candidate || undefined);
+          } catch (error) {
+            if (!entry.ignoreOffer) throw error;
+          }
+        }
+      } catch (error) {
+        console.warn("signal", error);
+      }
+    },
+
+    async setMic(on) {
+      micOn = on;
+      if (mic) mic.enabled = on;
+      return Boolean(mic) && on;
+    },
+
+    async setCam(on) {
+      camOn = on;
+      if (cam) cam.enabled = on;
+      return Boolean(cam) && on;
+    },
+
+    async setScreen(on) {
+      if (on && !screen) {
+        try {
+          const stream = await navigator.mediaDevices.getDisplayMedia({ video: true });
+          screen = stream.getVideoTracks()[0];
+        } catch {
+          return false;
+        }
+        screen.onended = () => {
+          screen = null;
+          replaceOutgoing("video", cam).then(showLocal);
+          ui.screenEnded();
+        };
+        await replaceOutgoing("video", screen);
+        showLocal();
+        return true;
+      }
+      if (!on && screen) {
+        screen.onended = null;
+        screen.stop();
+        screen = null;
+        await replaceOutgoing("video", cam);
+        showLocal();
+      }
+      return false;
+    },
+
+    async setDevices({ camera, microphone, speaker }) {
+      if (microphone) {
+        const track = await acquire("audio", microphone);
+        if (track) {
+          track.enabled = micOn;
+          await replaceOutgoing("audio", track);
+          if (mic) mic.stop();
+          mic = track;
+        }
+      }
+      if (camera) {
+        const track = await acquire("video", camera);
+        if (track) {
+          track.enabled = camOn;
+          if (!screen) await replaceOutgoing("video", track);
+          if (cam) cam.stop();
+          cam = track;
+        }
+      }
+      if (speaker) ui.setSpeaker(speaker);
+      showLocal();
+    },
+
+    async leave() {
+      for (const peerId of [...peers.keys()]) drop(peerId);
+      for (const track of [mic, cam, screen]) if (track) track.stop();
+      mic = cam = screen = null;
+    },
+  };
+}
