@@ -32,6 +32,7 @@ class DashboardSummary:
     upcoming: Sequence = field(default_factory=tuple)
     missing_profile_parts: list[str] = field(default_factory=list)
     email_verified: bool = True
+    ratings: object = None  # video.ratings.RatingSummary
 
 
 def consultants_visible_to(*, user: User) -> QuerySet[User]:
@@ -54,7 +55,9 @@ def call_list(*, user: User, tab: str, now: datetime | None = None) -> Sequence:
 def dashboard_summary(*, user: User, now: datetime | None = None) -> DashboardSummary:
     """Income is the net (after the platform's fee and refunds) of the paid calls ``user`` may see."""
     from billing.payouts import income_of
+    from booking.models import Call
     from booking.selectors import sessions_count
+    from video.ratings import ratings_of
 
     now = now or timezone.now()
     profile = profile_of(user=user) if user.is_consultant else None
@@ -66,6 +69,7 @@ def dashboard_summary(*, user: User, now: datetime | None = None) -> DashboardSu
         sessions=sessions_count(consultants=consultants_visible_to(user=user), now=now),
         upcoming=list(call_list(user=user, tab="upcoming", now=now)[:5]), missing_profile_parts=missing,
         email_verified=user.email_verified_at is not None,
+        ratings=ratings_of(Call.objects.filter(consultant__in=consultants_visible_to(user=user)), recent=3),
     )
 
 

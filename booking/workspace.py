@@ -38,6 +38,7 @@ from booking.views import slots_by_day, week_start
 from core.choices import currency_choices
 from core.exceptions import ApplicationError, InvalidInput
 from core.http import upload_response
+from video.selectors import call_room_summary
 
 
 def _today(user) -> date:
@@ -334,7 +335,7 @@ def call_detail(request: HttpRequest, call_id: str) -> HttpResponse:
             messages.error(request, exc.message)
         return redirect(request.path)
     tz = call.consultant.profile.time_zone
-    context = {"call": call, "tz": tz}
+    context = {"call": call, "tz": tz, "room": call_room_summary(call, now=timezone.now())}
     if call.status in ("pending_payment", "confirmed") and call.kind == "individual" \
             and call.start_at > timezone.now():
         context["days"] = slots_by_day(call.offering, week_start(request, tz), tz, exclude_call_id=call.pk)

@@ -179,6 +179,8 @@ def chat_file(request: HttpRequest, call_id: str, message_id: str) -> HttpRespon
     """Download a chat file: only for the host and the call's own clients."""
     call = _call(call_id)
     asker = _asker(request, call)
+    if asker is False and _workspace_sees(request, call):
+        asker = None  # the owner or an assistant, reading the call in the workspace
     if asker is False or (asker is not None and asker.status != CallParticipant.Status.CONFIRMED):
         return HttpResponse("This file belongs to a call that is not yours.", status=403)
     message = ChatMessage.objects.filter(call=call, public_id=_uuid_or_404(message_id)).exclude(file="").first()
@@ -188,6 +190,14 @@ def chat_file(request: HttpRequest, call_id: str, message_id: str) -> HttpRespon
                             content_type="application/octet-stream")
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def _workspace_sees(request: HttpRequest, call: Call) -> bool:
+    from accounts.selectors import consultants_visible_to
+
+    user = request.user
+    return bool(user.is_authenticated and user.role != "staff"
+                and consultants_visible_to(user=user).filter(pk=call.consultant_id).exists())
 
 
 def _uuid_or_404(value: str):
