@@ -54,7 +54,14 @@ def host(slug: str) -> str:
 def django_db_setup(django_db_setup, django_db_blocker):
     from tenants.services import tenant_provision
 
+    created = None
     with django_db_blocker.unblock():
+        if not connection.settings_dict["NAME"].startswith("test_"):
+            # Only tests on committed data were collected (room sockets, browsers): they use no
+            # ``db`` fixture, so pytest-django created no test database. Create it here.
+            from django.test.utils import setup_databases
+
+            created = setup_databases(verbosity=0, interactive=False, aliases={"default"})
         name = connection.settings_dict["NAME"]
         assert name.startswith("test_"), f"refusing to provision test tenants in {name!r}"
         tenant_provision(slug="alpha", name="Alpha Advisory", owner_name="Alice Alpha",
@@ -64,6 +71,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
                          owner_email="bob@beta.example", owner_password=BETA_OWNER_PASSWORD,
                          source="tests")
     yield
+    if created is not None:
+        from django.test.utils import teardown_databases
+
+        with django_db_blocker.unblock():
+            teardown_databases(created, verbosity=0)
 
 
 @pytest.fixture(autouse=True)

@@ -348,3 +348,21 @@ def test_a_booking_with_two_seats_may_be_in_twice(committed):
         await third.leave()
 
     run(scenario)
+
+
+def test_leaving_tells_the_others(committed):
+    live = call_now(committed, HOST)
+    client = live.clients[0]
+
+    async def scenario():
+        host = Socket(live, room_token(live))
+        guest = Socket(live, room_token(live, client.public_id))
+        await host.join()
+        guest_peer = (await guest.join())["you"]["peer"]
+        await guest.send({"type": "leave"})
+        assert await guest.closed() == 1000
+        await guest.leave()
+        assert (await host.expect("peer_left"))["peer"] == guest_peer
+        await host.leave()
+
+    run(scenario)

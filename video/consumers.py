@@ -103,12 +103,16 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self._broadcast({"type": "peer_joined", "peer": joined["welcome"]["you"]}, exclude=self.peer)
 
     async def disconnect(self, code) -> None:
+        await self._left()
+
+    async def _left(self) -> None:
         if self.peer is None:
             return
-        left = await in_schema(self.schema_name, room.room_leave, peer_id=self.peer, now=timezone.now())
-        if left is not None:
-            await self._broadcast({"type": "peer_left", "peer": self.peer, "key": left.person_key})
+        peer, self.peer = self.peer, None
+        left = await in_schema(self.schema_name, room.room_leave, peer_id=peer, now=timezone.now())
         await self.channel_layer.group_discard(self.group, self.channel_name)
+        if left is not None:
+            await self._broadcast({"type": "peer_left", "peer": peer, "key": left.person_key})
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         if self.peer is None:
@@ -190,6 +194,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self._broadcast({"type": "peer_updated", "peer": await self._out(attendance)})
 
     async def on_leave(self, message: dict) -> None:
+        """Leaving on purpose: recorded and told at once, whatever the transport does next."""
+        await self._left()
         await self.close(code=1000)
 
     # --- what the channel layer delivers -------------------------------------------------

@@ -82,8 +82,20 @@ const ui = {
     $("#self-video").srcObject = stream;
     $("#preview-video").srcObject = stream;
   },
-  remoteStream(key, stream, video) {
-    if (state.speaker && video.setSinkId) video.setSinkId(state.speaker).catch(() => {});
+  // Someone's sound: browsers only play it after the person has interacted with the page, so
+  // when they refuse, a button asks for the click that lets the call be heard.
+  remoteStream(key, stream) {
+    const tile = ui.videoSlot(key);
+    let sound = tile.querySelector("audio");
+    if (!sound) {
+      sound = el("audio", { autoplay: true });
+      tile.append(sound);
+    }
+    if (sound.srcObject !== stream) sound.srcObject = stream;
+    if (state.speaker && sound.setSinkId) sound.setSinkId(state.speaker).catch(() => {});
+    sound.play().catch(() => {
+      $("#audio-unlock").hidden = false;
+    });
     watchVoice(key, stream);
   },
   dropSlot(key) {
@@ -104,8 +116,8 @@ const ui = {
   },
   setSpeaker(deviceId) {
     state.speaker = deviceId;
-    for (const video of document.querySelectorAll(".tile:not(.self) video")) {
-      if (video.setSinkId) video.setSinkId(deviceId).catch(() => {});
+    for (const sound of document.querySelectorAll(".tile audio")) {
+      if (sound.setSinkId) sound.setSinkId(deviceId).catch(() => {});
     }
   },
 };
@@ -379,6 +391,12 @@ function reflectControls() {
   toggle($("#screen"), state.screen, "Stop sharing", "Share screen");
   toggle($("#hand"), state.hand, "Lower hand", "Raise hand");
 }
+
+$("#audio-unlock").addEventListener("click", () => {
+  for (const sound of document.querySelectorAll(".tile audio")) sound.play().catch(() => {});
+  if (audio.context) audio.context.resume();
+  $("#audio-unlock").hidden = true;
+});
 
 $("#mic").addEventListener("click", async () => {
   state.mic = await media.setMic(!state.mic);

@@ -76,19 +76,46 @@ export async function createWebRTCMedia(config, ui, send) {
       const slot = ui.videoSlot(peerId);
       let video = slot.querySelector("video");
       if (!video) {
+        // Muted so it always autoplays; the sound plays through the page's audio element.
         video = document.createElement("video");
         video.autoplay = true;
         video.playsInline = true;
+        video.muted = true;
         slot.prepend(video);
       }
       if (video.srcObject !== entry.stream) video.srcObject = entry.stream;
-      ui.remoteStream(peerId, entry.stream, video);
+      ui.remoteStream(peerId, entry.stream);
       track.onended = () => entry.stream.removeTrack(track);
     };
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "failed") pc.restartIce();
     };
     return entry;
+  }
+
+  async function handleSignal(entry, from, data) {
+    const pc = entry.pc;
+    try {
+      if (data.description) {
+        const description = data.description;
+        const collision = description.type === "offer" && (entry.makingOffer || pc.signalingState !== "stable");
+        entry.ignoreOffer = !entry.polite && collision;
+        if (entry.ignoreOffer) return;
+        await pc.setRemoteDescription(description);
+        if (description.type === "offer") {
+          await pc.setLocalDescription();
+          send({ type: "signal", to: from, data: { description: pc.localDescription.toJSON() } });
+        }
+      } else if ("candidate" in data) {
+        try {
+          await pc.addIceCandidate(data.candidate || undefined);
+        } catch (error) {
+          if (!entry.ignoreOffer) throw error;
+        }
+      }
+    } catch (error) {
+      console.warn("signal", error);
+    }
   }
 
   function drop(peerId) {
@@ -127,30 +154,12 @@ export async function createWebRTCMedia(config, ui, send) {
       drop(peerId);
     },
 
-    async onSignal(from, data) {
+    // Signals are handled one after another per peer: a candidate must not overtake the
+    // description it belongs to while that description is still being applied.
+    onSignal(from, data) {
       const entry = peers.get(from) || connect(from);
-      const pc = entry.pc;
-      try {
-        if (data.description) {
-          const description = data.description;
-          const collision = description.type === "offer" && (entry.makingOffer || pc.signalingState !== "stable");
-          entry.ignoreOffer = !entry.polite && collision;
-          if (entry.ignoreOffer) return;
-          await pc.setRemoteDescription(description);
-          if (description.type === "offer") {
-            await pc.setLocalDescription();
-            send({ type: "signal", to: from, data: { description: pc.localDescription.toJSON() } });
-          }
-        } else if ("candidate" in data) {
-          try {
-            await pc.addIceCandidate(data.candidate || undefined);
-          } catch (error) {
-            if (!entry.ignoreOffer) throw error;
-          }
-        }
-      } catch (error) {
-        console.warn("signal", error);
-      }
+      entry.queue = (entry.queue || Promise.resolve()).then(() => handleSignal(entry, from, data));
+      return entry.queue;
     },
 
     async setMic(on) {
