@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: dev test bench install lint services-up services-down clean
+.PHONY: dev test bench install lint services-up services-down clean zoom-sdk
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: install
 
 bench: install
 	$(BIN)/python -m devstack bench
+
+# The Zoom Video SDK for browsers (only for VIDEO_PROVIDER=zoom), from the npm registry.
+zoom-sdk: install
+	$(BIN)/python -m devstack zoom-sdk
 
 lint: install
 	$(BIN)/ruff check .

@@ -298,6 +298,16 @@ def live_server_url():
 
 
 @pytest.fixture
+def zoom_sdk(settings, tmp_path):
+    """Stands in for the browser SDK `make zoom-sdk` fetches (the server only checks it is there)."""
+    sdk = tmp_path / "static" / "vendor" / "zoom-videosdk"
+    (sdk / "lib").mkdir(parents=True)
+    (sdk / "index.esm.js").write_text("export default {};\n")
+    settings.STATICFILES_DIRS = [tmp_path / "static", *settings.STATICFILES_DIRS]
+    return sdk
+
+
+@pytest.fixture
 def webhook_receiver(settings):
     """A loopback HTTP endpoint that keeps what is posted to it; the emulators deliver webhooks here."""
     import threading

@@ -277,11 +277,13 @@ VIDEO_TURN_URLS = env_list("VIDEO_TURN_URLS", [])
 VIDEO_TURN_USERNAME = env_str("VIDEO_TURN_USERNAME")
 VIDEO_TURN_PASSWORD = env_str("VIDEO_TURN_PASSWORD")
 # Zoom Video SDK (VIDEO_PROVIDER=zoom). With no SDK key the local emulator (sandbox/zoom/)
-# answers the REST calls; the browser part needs real keys.
+# stands in for Zoom's REST API; browsers can only join real sessions with real keys.
+# Zoom issues two pairs: the SDK key/secret sign the browsers' JWTs, the API key/secret the
+# REST API's bearer token; both are needed with real Zoom.
 ZOOM_VIDEO_SDK_KEY = env_str("ZOOM_VIDEO_SDK_KEY")
 ZOOM_VIDEO_SDK_SECRET = env_str("ZOOM_VIDEO_SDK_SECRET")
-ZOOM_API_KEY = env_str("ZOOM_API_KEY") or ZOOM_VIDEO_SDK_KEY
-ZOOM_API_SECRET = env_str("ZOOM_API_SECRET") or ZOOM_VIDEO_SDK_SECRET
+ZOOM_API_KEY = env_str("ZOOM_API_KEY")
+ZOOM_API_SECRET = env_str("ZOOM_API_SECRET")
 ZOOM_EMULATED = not ZOOM_VIDEO_SDK_KEY
 ZOOM_API_BASE = env_str(
     "ZOOM_API_BASE",

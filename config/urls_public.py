@@ -24,5 +24,7 @@ urlpatterns = [
     path("dev/mail/<str:name>/", devmail.old_detail, name="dev_mail_detail"),
 ]
 
+if settings.ZOOM_EMULATED:
+    urlpatterns.append(path("sandbox/zoom/", include("sandbox.zoom_urls")))
 if settings.STRIPE_EMULATED:
     urlpatterns.append(path("sandbox/", include("sandbox.urls")))

@@ -6,6 +6,7 @@
 - ``test``: services, lint, migrations check, then pytest.
 - ``bench``: services, then every benchmark in ``bench/``.
 - ``services up|down|status``: the embedded services alone, for ``manage.py`` use.
+- ``zoom-sdk``: fetch the Zoom Video SDK for browsers into ``static/vendor/`` (npm registry).
 """
 
 from __future__ import annotations
@@ -151,6 +152,11 @@ def main(argv: list[str]) -> int:
         return test(rest)
     if command == "bench":
         return bench(rest)
+    if command == "zoom-sdk":
+        from devstack.zoom_sdk import fetch
+
+        print(f"Zoom Video SDK in {fetch()}")
+        return 0
     if command == "services":
         action = rest[0] if rest else "status"
         if action == "up":

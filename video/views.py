@@ -35,7 +35,7 @@ from video.access import (
 )
 from video.live import room_broadcast
 from video.models import Attendance, CallRating, ChatMessage, VideoSettings
-from video.providers import provider_get
+from video.providers import ProviderUnavailable, provider_get
 from video.ratings import rating_save
 
 GRANTS = "video.rooms"  # session: {call public id: booking public id}
@@ -103,8 +103,9 @@ def room(request: HttpRequest, call_id: str) -> HttpResponse:
         opened = room_service.room_open(call=call, provider_name=rules.provider)
         join = provider_get(opened.provider).join_config(call=call, person=entry.person,
                                                         session_id=opened.provider_session_id)
-    except ApplicationError as exc:
-        return render(request, "video/unavailable.html", {"call": call, "message": exc.message}, status=503)
+    except ProviderUnavailable as exc:
+        return render(request, "video/unavailable.html", {"call": call, "message": exc.message,
+                                                          "temporary": exc.temporary}, status=503)
     return render(request, "video/room.html", {
         "call": call, "entry": entry, "tz": asker.time_zone if asker else _host_zone(call),
         "people": [p.name for p in call.participants.filter(status=CallParticipant.Status.CONFIRMED)],

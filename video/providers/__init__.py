@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from video.providers.base import Person, VideoProvider
+from video.providers.base import Person, ProviderUnavailable, VideoProvider
 
 PROVIDER_NAMES = ("webrtc", "zoom")
 
-__all__ = ["PROVIDER_NAMES", "Person", "VideoProvider", "provider_get"]
+__all__ = ["PROVIDER_NAMES", "Person", "ProviderUnavailable", "VideoProvider", "provider_get"]
 
 
 def provider_get(name: str = "") -> VideoProvider:

@@ -9,6 +9,15 @@ from typing import Protocol
 from booking.models import Call
 
 
+class ProviderUnavailable(Exception):
+    """The provider could not set the room up (unreachable, refusing, or not installed here).
+    ``temporary`` says whether trying again in a moment may help."""
+
+    def __init__(self, message: str, temporary: bool = False) -> None:
+        super().__init__(message)
+        self.message, self.temporary = message, temporary
+
+
 @dataclass(frozen=True)
 class Person:
     """Someone entering a call's room."""
