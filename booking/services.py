@@ -268,6 +268,14 @@ def access_booking(*, booking_id: str, token: str, for_update: bool = False) -> 
     return participant
 
 
+def manage_token_assign(participant: CallParticipant) -> str:
+    """Give a booking that is being created its manage token (only the hash and the key are stored)."""
+    participant.manage_key = secrets.token_urlsafe(24)
+    token = _derive_token(participant.public_id, participant.manage_key)
+    participant.manage_token_hash = _token_hash(token)
+    return token
+
+
 def booking_by_token(*, call: Call, token: str) -> CallParticipant | None:
     """The booking on ``call`` whose manage token this is (join links carry it), or None."""
     if not token:

@@ -7,7 +7,6 @@ data on a tenant of their own (see ``room_world``), removed afterwards."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 import json
 import secrets
@@ -49,7 +48,7 @@ def call_now(schema: str, host: str, *, clients: int = 1, seats: int = 1, starts
     """A call (with a consultant of its own, so calls never clash) that starts ``starts_in`` from now."""
     from accounts.models import User
     from booking.models import Call, CallParticipant, Offering
-    from booking.services import manage_token_for
+    from booking.services import manage_token_assign
     from consultants.services import profile_create
 
     n = next(_serial)
@@ -73,13 +72,11 @@ def call_now(schema: str, host: str, *, clients: int = 1, seats: int = 1, starts
         live = LiveCall(schema=schema, host=host, pk=call.pk, public_id=str(call.public_id),
                         host_email=consultant.email, host_password=HOST_PASSWORD)
         for i in range(clients):
-            key = secrets.token_hex(16)
             participant = CallParticipant(
                 call=call, status=client_status, name=f"Client {n}.{i + 1}", email=f"client{n}-{i}@rooms.example",
                 seats=seats, unit_price_amount=price, price_amount=price * seats, currency="EUR",
-                time_zone="America/New_York", manage_key=key)
-            token = manage_token_for(participant)
-            participant.manage_token_hash = hashlib.sha256(token.encode()).hexdigest()
+                time_zone="America/New_York")
+            token = manage_token_assign(participant)
             participant.save()
             live.clients.append(Client(public_id=str(participant.public_id), name=participant.name, token=token,
                                        pk=participant.pk))

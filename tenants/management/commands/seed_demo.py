@@ -29,6 +29,7 @@ class Command(BaseCommand):
                 plan=Plan.objects.filter(name="Agency").first(),  # room to invite consultants
             )
         self._demo_bookable()
+        room = self._demo_call_now()
         if not User.objects.filter(email=STAFF_EMAIL).exists():
             User.objects.create_superuser(
                 email=STAFF_EMAIL, password=STAFF_PASSWORD, full_name="Platform Staff",
@@ -39,6 +40,55 @@ class Command(BaseCommand):
             f"{DEMO_OWNER_EMAIL} / {DEMO_OWNER_PASSWORD}\n"
             f"Staff console: {platform_url()}/console/  {STAFF_EMAIL} / {STAFF_PASSWORD}"
         )
+        if room:
+            self.stdout.write(f"Demo call on now — host (signed in as the owner): {room[0]}\n"
+                              f"                  client (a second browser or private window): {room[1]}")
+
+    def _demo_call_now(self) -> tuple[str, str] | None:
+        """A free group call that is on now, with one client booked, so two browser windows can
+        meet in its room right away (more people can take the remaining seats on /book/)."""
+        from datetime import timedelta
+
+        from django.db import IntegrityError, transaction
+        from django.utils import timezone
+        from django_tenants.utils import schema_context
+
+        from booking.models import Call, CallParticipant, Offering
+        from booking.services import group_call_create, manage_token_assign, manage_token_for
+        from core.exceptions import Conflict
+
+        title = "Demo room (open now)"
+        now = timezone.now()
+        domain = tenant_domain_for(DEMO_SLUG)
+        with schema_context(f"t_{DEMO_SLUG}"):
+            owner = User.objects.get(email=DEMO_OWNER_EMAIL)
+            call = Call.objects.filter(consultant=owner, title=title, status=Call.Status.CONFIRMED,
+                                       end_at__gt=now + timedelta(minutes=30)).first()
+            if call is None:
+                start = now.replace(second=0, microsecond=0) - timedelta(minutes=5)
+                try:
+                    with transaction.atomic():
+                        offering = Offering.objects.create(
+                            consultant=owner, kind=Offering.Kind.GROUP, title=title, duration_minutes=120,
+                            description="A call that is on now, to try the video room.", price_amount=0,
+                            currency="USD", start_at=start, end_at=start + timedelta(hours=2), capacity=5,
+                            min_notice_minutes=0)
+                        call = group_call_create(offering=offering)
+                except (Conflict, IntegrityError):
+                    self.stdout.write("Demo call: skipped, the demo owner has a call now.")
+                    connection.set_schema_to_public()
+                    return None
+            client = call.participants.filter(email="chris@client.example").first()
+            if client is None:
+                client = CallParticipant(call=call, status=CallParticipant.Status.CONFIRMED, name="Chris Client",
+                                         email="chris@client.example", seats=1, unit_price_amount=0,
+                                         price_amount=0, currency="USD", time_zone="Europe/Berlin")
+                manage_token_assign(client)
+                client.save()
+            room = f"{host_url(domain)}/calls/{call.public_id}/room/"
+            token = manage_token_for(client)
+        connection.set_schema_to_public()
+        return room, f"{room}?token={token}"
 
     def _demo_bookable(self) -> None:
         """Weekday hours, a free intro call and a paid session (bookable once payouts are connected)."""
