@@ -87,7 +87,17 @@ def test_a_booking_tells_client_and_host_in_their_own_zones(api, sent, tenant_al
     assert int(event["SEQUENCE"]) == 0 and str(event["STATUS"]) == "CONFIRMED"
     assert str(event["ORGANIZER"]) == "mailto:alice@alpha.example"
     assert str(event["ATTENDEE"]) == "mailto:kim@client.example"
-    assert f"/bookings/{booking['id']}/" in str(event["LOCATION"]) == str(event["URL"])
+    # The invite and the email lead into the call's room with the same token; the host's, without.
+    with tenant_context(tenant_alpha):
+        from booking.models import CallParticipant
+
+        call_id = CallParticipant.objects.get(public_id=booking["id"]).call.public_id
+    room = f"/calls/{call_id}/room/"
+    assert str(event["LOCATION"]) == str(event["URL"]) and str(event["URL"]).endswith(
+        f"{room}?token={manage_token(booking)}")
+    assert f"{room}?token={manage_token(booking)}" in _text(client_mail)
+    assert f"/bookings/{booking['id']}/" in str(event["DESCRIPTION"])
+    assert str(_event(_invite(host_mail))["URL"]).endswith(room)
     assert str(_event(_invite(host_mail))["UID"]) != str(event["UID"])  # the host's copy is its own event
     with tenant_context(tenant_alpha):
         assert set(OutboxMessage.objects.filter(kind="booking_confirmed").values_list("status", flat=True)) \

@@ -12,7 +12,7 @@ from django.db import connections
 
 from tests.browser import CHROMIUM, FAKE_MEDIA, AsgiServer, browser_required, shot
 from tests.test_booking_concurrency import own_tenant_remove
-from tests.video_support import call_now
+from tests.video_support import call_now, channel_layers_reset
 
 SLUG = "meet"
 HOST = f"{SLUG}.localhost"
@@ -42,6 +42,7 @@ def meeting(django_db_setup, django_db_blocker):
     browser_required()
     from tenants.services import tenant_provision
 
+    channel_layers_reset()
     with django_db_blocker.unblock():
         tenant = tenant_provision(slug=SLUG, name="Meet", owner_name="Mia Owner", owner_email="mia@meet.example",
                                   owner_password="meet-owner-pass-1", source="tests").tenant
@@ -52,6 +53,7 @@ def meeting(django_db_setup, django_db_blocker):
         finally:
             connections.close_all()
             own_tenant_remove(tenant.pk)
+            channel_layers_reset()
 
 
 def test_host_and_client_meet_with_video_chat_hands_and_moderation(meeting):

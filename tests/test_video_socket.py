@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tests.test_booking_concurrency import own_tenant_remove
-from tests.video_support import Socket, call_now, room_token
+from tests.video_support import Socket, call_now, channel_layers_reset, room_token
 
 SLUG = "rooms"
 HOST = f"{SLUG}.localhost"
@@ -24,6 +24,7 @@ def world(django_db_setup, django_db_blocker):
     """A tenant of these tests' own, committed (sockets use connections of their own)."""
     from tenants.services import tenant_provision
 
+    channel_layers_reset()
     with django_db_blocker.unblock():
         tenant = tenant_provision(slug=SLUG, name="Rooms", owner_name="Olga Owner", owner_email="olga@rooms.example",
                                   owner_password="rooms-owner-pass-1", source="tests").tenant
@@ -32,6 +33,7 @@ def world(django_db_setup, django_db_blocker):
         finally:
             connections.close_all()
             own_tenant_remove(tenant.pk)
+            channel_layers_reset()
 
 
 @pytest.fixture

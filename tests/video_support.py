@@ -179,3 +179,11 @@ class Socket:
 
     async def leave(self) -> None:
         await self.communicator.disconnect(timeout=5)
+
+
+def channel_layers_reset() -> None:
+    """Forget the process's channel layer: it belongs to the event loop that made it, and a
+    module that ran a server in another loop (the browser tests) leaves it bound there."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()

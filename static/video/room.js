@@ -313,7 +313,7 @@ const handlers = {
   },
   call_over() {
     state.over = true;
-    finish("This call is over. Thank you for joining.");
+    finish("This call is over. Thank you for joining.", { rejoin: false });
   },
   error(message) {
     status(message.message);
@@ -337,7 +337,7 @@ function renderPeople() {
   list.replaceChildren(...sortedPeers().map((peer) => {
     const mine = state.me && peer.peer === state.me.peer;
     const badges = el("span", { class: "badges" },
-      peer.hand_raised_at ? el("span", { class: "hand", text: "✋ Hand raised" }) : null,
+      peer.hand_raised_at ? el("span", { class: "hand", text: "Hand raised" }) : null,
       el("span", { class: "mic-state", text: peer.mic ? "Mic on" : "Muted" }),
       el("span", { class: "cam-state", text: peer.cam ? "Camera on" : "Camera off" }),
       peer.screen ? el("span", { class: "screen-state", text: "Sharing screen" }) : null);
@@ -492,22 +492,21 @@ if (navigator.mediaDevices) navigator.mediaDevices.addEventListener("devicechang
 
 // --- leaving, the end, being refused ----------------------------------------------------------
 
-async function finish(text) {
-  if (media) await media.leave();
-  audio.meters.clear();
-  for (const tile of document.querySelectorAll(".tile:not(.self)")) tile.remove();
+async function finish(text, { rejoin = true, rate = true } = {}) {
   $("#room-main").hidden = true;
   $("#after").hidden = false;
   $("#after-message").textContent = text;
-  $("#rejoin").hidden = state.over;
-  if (config.rating_url) $("#rating").hidden = false;
+  $("#rejoin").hidden = !rejoin;
+  if (config.rating_url) $("#rating").hidden = !rate;
   status(text);
+  audio.meters.clear();
+  for (const tile of document.querySelectorAll(".tile:not(.self)")) tile.remove();
+  if (media) await media.leave();
 }
 
 function shutOut(text) {
   state.over = true;
-  finish(text);
-  $("#rating").hidden = true;
+  finish(text, { rejoin: false, rate: false });
 }
 
 const ratingForm = $("#rating");
