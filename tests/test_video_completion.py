@@ -95,14 +95,15 @@ def test_completion_closes_the_room_and_is_scheduled_in_the_public_index(ended, 
         call = Call.objects.get(pk=ended.pk)
         Room.objects.create(call=call, provider="webrtc")
         Attendance.objects.create(call=call, participant=None, peer_id="still-here", channel_name="x", name="Host",
-                                  joined_at=call.start_at, seen_at=timezone.now())
+                                  joined_at=call.start_at, seen_at=call.start_at + timedelta(minutes=50))
         completion_schedule(call)
     assert DueWork.objects.get(schema_name=tenant_alpha.schema_name, kind=COMPLETION_WORK).due_at == \
         call.end_at + timedelta(minutes=15)
     status, refunds = _complete(ended)
     assert status == "completed" and refunds == []  # the host was there
     with schema_context(ended.schema):
-        assert Attendance.objects.get(peer_id="still-here").left_at is not None
+        # Its connection died unseen: it left when last heard from (plus the silence allowed).
+        assert Attendance.objects.get(peer_id="still-here").left_at == call.start_at + timedelta(minutes=50, seconds=75)
         assert Room.objects.get(call_id=ended.pk).completed_at is not None
     assert not DueWork.objects.filter(schema_name=tenant_alpha.schema_name, kind=COMPLETION_WORK,
                                       due_at__lte=timezone.now()).exists()

@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from billing.refunds import refund_for_attendance
 from booking.models import Call
 from video.access import video_settings
 from video.models import Attendance, Room
+from video.room import STALE_AFTER
 
 COMPLETION_WORK = "video.complete"
 
@@ -32,7 +35,9 @@ def call_complete(*, call_id: int, now: datetime) -> bool:
     grace = timedelta(minutes=video_settings().grace_minutes)
     if call is None or call.status != Call.Status.CONFIRMED or call.end_at + grace > now:
         return False
-    Attendance.objects.filter(call=call, left_at__isnull=True).update(left_at=now)
+    # Anyone still "in" left at the latest when last heard from (a connection can die unseen).
+    Attendance.objects.filter(call=call, left_at__isnull=True).update(
+        left_at=Least(Value(now), F("seen_at") + STALE_AFTER))
     rows = Attendance.objects.filter(call=call)
     host_joined = rows.filter(participant__isnull=True).exists()
     joined = set(rows.filter(participant__isnull=False).values_list("participant_id", flat=True))

@@ -78,10 +78,13 @@ class Command(BaseCommand):
                     self.stdout.write("Demo call: skipped, the demo owner has a call now.")
                     connection.set_schema_to_public()
                     return None
-            client = call.participants.filter(email="chris@client.example").first()
+            # A demo client the host has not removed from the room (trying "Remove" is part of the demo).
+            client = call.participants.filter(email__endswith="@client.example").exclude(
+                room_removals__call=call).first()
             if client is None:
+                n = call.participants.count()
                 client = CallParticipant(call=call, status=CallParticipant.Status.CONFIRMED, name="Chris Client",
-                                         email="chris@client.example", seats=1, unit_price_amount=0,
+                                         email=f"chris{n or ''}@client.example", seats=1, unit_price_amount=0,
                                          price_amount=0, currency="USD", time_zone="Europe/Berlin")
                 manage_token_assign(client)
                 client.save()
