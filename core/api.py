@@ -48,11 +48,15 @@ def register_routers() -> None:
     from billing.api import router as billing_router
     from booking.api import me as booking_me_router
     from booking.api import public as booking_public_router
+    from tenants.domains_api import router as domains_router
+    from themes.api import router as theme_router
 
     api.add_router("/v1", accounts_router)
     api.add_router("/v1", booking_public_router)
     api.add_router("/v1/me", booking_me_router)
     api.add_router("/v1/me", billing_router)
+    api.add_router("/v1/me", theme_router)
+    api.add_router("/v1/me", domains_router)
 
 
 register_routers()

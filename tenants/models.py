@@ -16,6 +16,8 @@ class Plan(models.Model):
         null=True, blank=True, help_text="Empty means unlimited."
     )
     is_default = models.BooleanField(default=False, help_text="Given to new sign-ups.")
+    white_label = models.BooleanField(
+        default=False, help_text="Tenants on this plan may hide “Powered by Consultio”.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -100,6 +102,24 @@ class Tenant(TenantMixin):
 
 
 class Domain(DomainMixin):
+    """A host name a tenant is served at: its platform subdomain, or a custom domain the owner
+    added, which routes to the tenant only once verified."""
+
+    class Kind(models.TextChoices):
+        PLATFORM = "platform", "Platform subdomain"
+        CUSTOM = "custom", "Custom domain"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for verification"
+        VERIFIED = "verified", "Verified"
+        FAILED = "failed", "Verification failed"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PLATFORM)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.VERIFIED)
+    verification_token = models.CharField(max_length=64, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -107,6 +127,10 @@ class Domain(DomainMixin):
             models.UniqueConstraint(
                 fields=["tenant"], condition=Q(is_primary=True), name="domain_one_primary_per_tenant"
             ),
+            models.CheckConstraint(condition=Q(kind="custom") | Q(status="verified"),
+                                   name="domain_platform_always_verified"),
+            models.CheckConstraint(condition=Q(is_primary=False) | Q(status="verified"),
+                                   name="domain_primary_is_verified"),
         ]
 
     def __str__(self) -> str:
