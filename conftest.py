@@ -36,9 +36,12 @@ def _isolated_files_and_keys():
     from django.test import override_settings
 
     media = tempfile.mkdtemp(prefix="consultio-test-media-")
+    prefix = f"consultio-test-{os.getpid()}"
+    # The cache too: entries of an earlier run (Wagtail's renditions, say) would point at files
+    # of that run's media folder.
+    caches = {alias: {**config, "KEY_PREFIX": prefix} for alias, config in settings.CACHES.items()}
     # No webhook leaves the suite unless a test points it at its own receiver.
-    with override_settings(MEDIA_ROOT=media, REDIS_KEY_PREFIX=f"consultio-test-{os.getpid()}",
-                           STRIPE_WEBHOOK_URL=""):
+    with override_settings(MEDIA_ROOT=media, REDIS_KEY_PREFIX=prefix, CACHES=caches, STRIPE_WEBHOOK_URL=""):
         yield
     shutil.rmtree(media, ignore_errors=True)
 

@@ -43,7 +43,13 @@ def committed(world, django_db_blocker):
 
 
 def run(scenario):
-    async_to_sync(scenario)()
+    """Each scenario runs in an event loop of its own, with a channel layer of its own (a Redis
+    layer belongs to the loop that first used it)."""
+    channel_layers_reset()
+    try:
+        async_to_sync(scenario)()
+    finally:
+        channel_layers_reset()
 
 
 def test_signals_are_relayed_between_the_two_browsers(committed):

@@ -40,7 +40,7 @@ CLIENT_KEY = str(uuid.uuid4())
 
 
 @pytest.fixture
-def emulated(settings):
+def emulated(settings, zoom_sdk):
     settings.ZOOM_EMULATED = True
     settings.ZOOM_VIDEO_SDK_KEY = settings.ZOOM_VIDEO_SDK_SECRET = ""
     settings.ZOOM_API_KEY = settings.ZOOM_API_SECRET = ""
@@ -86,7 +86,7 @@ def _assert_zoom_sdk_rules(header: dict, claims: dict, *, now: datetime) -> None
     (Person(key="host", name="Cora Consultant", is_host=True), 1),
     (Person(key=CLIENT_KEY, name="Kim Client", is_host=False), 0),
 ])
-def test_join_config_carries_a_video_sdk_jwt_by_zooms_rules(emulated, zoom_sdk, person, role_type):
+def test_join_config_carries_a_video_sdk_jwt_by_zooms_rules(emulated, person, role_type):
     call = _call()
     before = datetime.now(tz=UTC)
     config = provider_get("zoom").join_config(call=call, person=person, session_id="sfk/aOFJSJSYhGwk1hnxgw==")
@@ -115,7 +115,7 @@ SDK_SECRET = "sdk-secret-0123456789abcdefghijklmnop"
 API_SECRET = "api-secret-0123456789abcdefghijklmnop"
 
 
-def test_real_credentials_sign_with_the_sdk_secret_not_the_api_secret(settings):
+def test_real_credentials_sign_with_the_sdk_secret_not_the_api_secret(settings, zoom_sdk):
     settings.ZOOM_EMULATED = False
     settings.ZOOM_VIDEO_SDK_KEY, settings.ZOOM_VIDEO_SDK_SECRET = "sdk-key", SDK_SECRET
     settings.ZOOM_API_KEY, settings.ZOOM_API_SECRET = "api-key", API_SECRET
