@@ -288,6 +288,8 @@ ZOOM_VIDEO_SDK_SECRET = env_str("ZOOM_VIDEO_SDK_SECRET")
 ZOOM_API_KEY = env_str("ZOOM_API_KEY")
 ZOOM_API_SECRET = env_str("ZOOM_API_SECRET")
 ZOOM_EMULATED = not ZOOM_VIDEO_SDK_KEY
+# The emulator answers only where this is on (make dev, tests); elsewhere Zoom needs real keys.
+ZOOM_SANDBOX = env_bool("ZOOM_SANDBOX", DEBUG)
 ZOOM_API_BASE = env_str(
     "ZOOM_API_BASE",
     f"{PUBLIC_URL_SCHEME}://{PLATFORM_DOMAIN}{_port_suffix}/sandbox/zoom/v2" if ZOOM_EMULATED

@@ -126,5 +126,7 @@ def consultant_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 def media(request: HttpRequest, path: str) -> HttpResponse:
     """Serve a file of the current tenant only: the document root is this tenant's own folder."""
+    if path.startswith("calls/"):  # chat files: only through the call's own access-checked view
+        raise Http404
     root = Path(settings.MEDIA_ROOT) / connection.schema_name
     return serve(request, path, document_root=str(root))

@@ -110,6 +110,12 @@ def test_chat_files_are_kept_with_the_call_and_only_for_its_people(client, live,
     assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.4 agenda"
     assert download["Content-Disposition"].startswith("attachment")
 
+    with schema_context(live.schema):
+        stored = ChatMessage.objects.get(call_id=live.pk).file.name
+    # Kept under a random name with no extension of its own, and never served as a plain media file.
+    assert stored.startswith(f"calls/{live.public_id}/chat/") and stored.endswith(".bin")
+    assert client.get(f"/media/{stored}", HTTP_HOST=live.host).status_code == 404
+
     too_big = SimpleUploadedFile("big.bin", b"0" * (10 * 1024 * 1024 + 1))
     refused = client.post(url, {"file": too_big}, HTTP_HOST=live.host)
     assert refused.status_code == 422 and "limit is 10 MB" in refused.json()["detail"]
@@ -216,3 +222,14 @@ def test_only_the_owner_sets_the_room_rules(client, login, alpha_host, tenant_al
     with schema_context(tenant_alpha.schema_name):
         rules = video_settings()
         assert (rules.open_minutes_before, rules.grace_minutes) == (30, 5)
+
+
+def test_zoom_cannot_be_chosen_where_it_cannot_work(client, login, alpha_host, settings, tmp_path):
+    from conftest import ALPHA_OWNER_PASSWORD
+
+    settings.STATICFILES_DIRS = [tmp_path]  # no Zoom browser SDK here
+    login(client, alpha_host, "alice@alpha.example", ALPHA_OWNER_PASSWORD)
+    refused = client.post("/settings/video/", {"provider": "zoom", "open_minutes_before": "10",
+                                               "grace_minutes": "15"}, HTTP_HOST=alpha_host)
+    assert refused.status_code == 400
+    assert "The Zoom Video SDK is not installed on this server" in refused.content.decode()

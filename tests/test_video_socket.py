@@ -211,7 +211,8 @@ def test_participants_cannot_moderate(committed):
         for action in ("mute", "remove", "lower_hands", "camera_off"):
             await a.send({"type": "moderate", "action": action, "target": b_peer})
             error = await a.expect("error")
-            assert error == {"type": "error", "code": "forbidden", "message": "Only the host can do that."}
+            assert error == {"type": "error", "code": "forbidden", "message": "Only the host can do that.",
+                             "about": "moderate"}
         assert await b.silent("moderation") and await b.silent("removed")
         for socket in (host, a, b):
             await socket.leave()
@@ -317,23 +318,99 @@ def test_unknown_hosts_get_no_socket(committed):
     run(scenario)
 
 
-def test_the_built_in_room_holds_a_limited_number_of_people(committed, settings):
+@pytest.mark.parametrize("host_first", [True, False])
+def test_the_built_in_room_holds_a_limited_number_of_people(committed, settings, host_first):
     settings.VIDEO_MESH_MAX_PEOPLE = 3
     live = call_now(committed, HOST, clients=3)
     one, two, three = live.clients
 
     async def scenario():
+        host = Socket(live, room_token(live))
+        if host_first:
+            assert (await host.join())["type"] == "welcome"
         sockets = [Socket(live, room_token(live, c.public_id)) for c in (one, two)]
         for socket in sockets:
             assert (await socket.join())["type"] == "welcome"
-        # The third client would leave no place for the host.
+        # Three people with the host: the third client is one too many, whoever came first.
         third = Socket(live, room_token(live, three.public_id))
         refusal = await third.join()
         assert refusal["reason"] == "full" and "3 people" in refusal["message"]
-        host = Socket(live, room_token(live))
-        assert (await host.join())["type"] == "welcome"
+        if not host_first:  # the place kept for the host
+            assert (await host.join())["type"] == "welcome"
         for socket in [*sockets, host]:
             await socket.leave()
+
+    run(scenario)
+
+
+def test_bad_messages_are_refused_and_the_call_goes_on(committed):
+    live = call_now(committed, HOST)
+
+    async def scenario():
+        host = Socket(live, room_token(live))
+        await host.join()
+        for bad in ({"type": "moderate", "action": [], "target": "x"}, {"type": "chat", "text": "a\u0000b"},
+                    {"type": "media", "mic": 1, "cam": True, "screen": False}, {"type": ["chat"]}, [1, 2]):
+            await host.send(bad)
+            assert (await host.expect("error"))["type"] == "error"
+        await host.communicator.send_to(text_data="[" * 50_000 + "]" * 50_000)
+        assert (await host.expect("error"))["message"] in ("That was not JSON.",
+                                                           "Messages are JSON text of at most 100 kB.")
+        await host.send({"type": "chat", "text": "still here"})
+        assert (await host.expect("chat"))["message"]["text"] == "still here"
+        await host.leave()
+
+    run(scenario)
+
+
+def test_canceling_the_call_puts_everyone_out(committed):
+    from asgiref.sync import sync_to_async
+
+    from booking.services import call_cancel_by_host
+
+    live = call_now(committed, HOST)
+
+    def cancel():
+        from accounts.models import User
+
+        with schema_context(committed):
+            call_cancel_by_host(consultant=User.objects.get(email=live.host_email), call_id=live.public_id,
+                                reason="Ill today")
+
+    async def scenario():
+        host = Socket(live, room_token(live))
+        guest = Socket(live, room_token(live, live.clients[0].public_id))
+        await host.join()
+        await guest.join()
+        await sync_to_async(cancel)()
+        for socket in (host, guest):
+            assert await socket.expect("removed") == {"type": "removed", "message": "This call was canceled."}
+            assert await socket.closed() == 4403
+
+    run(scenario)
+
+
+def test_a_connection_that_went_quiet_is_asked_to_reconnect(committed):
+    from asgiref.sync import sync_to_async
+
+    from video.models import Attendance
+
+    live = call_now(committed, HOST)
+
+    def go_quiet(peer: str) -> None:
+        with schema_context(committed):
+            Attendance.objects.filter(peer_id=peer).update(seen_at=timezone.now() - timedelta(minutes=5))
+
+    async def scenario():
+        host = Socket(live, room_token(live))
+        quiet = (await host.join())["you"]["peer"]
+        await sync_to_async(go_quiet)(quiet)
+        guest = Socket(live, room_token(live, live.clients[0].public_id))
+        welcome = await guest.join()
+        assert [p["peer"] for p in welcome["peers"]] == [welcome["you"]["peer"]]
+        assert (await host.expect("reconnect"))["type"] == "reconnect"
+        assert await host.closed() == 4401  # the page fetches a new token and comes back
+        await guest.leave()
 
     run(scenario)
 

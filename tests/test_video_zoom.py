@@ -41,7 +41,7 @@ CLIENT_KEY = str(uuid.uuid4())
 
 @pytest.fixture
 def emulated(settings, zoom_sdk):
-    settings.ZOOM_EMULATED = True
+    settings.ZOOM_EMULATED = settings.ZOOM_SANDBOX = True
     settings.ZOOM_VIDEO_SDK_KEY = settings.ZOOM_VIDEO_SDK_SECRET = ""
     settings.ZOOM_API_KEY = settings.ZOOM_API_SECRET = ""
     return settings

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def zoom_tenant(settings, live_server_url, tenant_alpha, alpha_host):
     from video.access import video_settings
 
-    settings.ZOOM_EMULATED = True
+    settings.ZOOM_EMULATED = settings.ZOOM_SANDBOX = True
     settings.ZOOM_VIDEO_SDK_KEY = settings.ZOOM_VIDEO_SDK_SECRET = settings.ZOOM_API_KEY = ""
     settings.ZOOM_API_BASE = f"{live_server_url}/sandbox/zoom/v2"
     httpx.delete(f"{live_server_url}/sandbox/zoom/faults")

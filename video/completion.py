@@ -27,6 +27,16 @@ def completion_schedule(call: Call) -> None:
                       due_at=call.end_at + timedelta(minutes=video_settings().grace_minutes))
 
 
+def completion_reschedule() -> None:
+    """Have the completion task look again now (it then computes the next due time itself):
+    after the grace period changed, or for calls confirmed before calls completed themselves."""
+    from django.utils import timezone
+
+    from core.scheduling import due_work_schedule
+
+    due_work_schedule(kind=COMPLETION_WORK, due_at=timezone.now())
+
+
 @transaction.atomic
 def call_complete(*, call_id: int, now: datetime) -> bool:
     """Close the room, mark the call completed and settle refunds by who came. False when the

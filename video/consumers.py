@@ -6,6 +6,7 @@ is stored or relayed; the work itself is in ``video.room``."""
 from __future__ import annotations
 
 import json
+import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -13,11 +14,13 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from core.exceptions import ApplicationError, InvalidInput, NotFound
+from core.exceptions import ApplicationError, InvalidInput, NotFound, parse_public_id
 from video import room
 from video.access import call_by_public_id, entry_for_key, room_token_read
 from video.live import room_group
 from video.room import chat_out, peer_out
+
+logger = logging.getLogger(__name__)
 
 MAX_FRAME = 100_000  # an SDP offer is a few kB; nothing a room sends comes near this
 MODERATION = {"mute", "camera_off", "stop_screen", "lower_hands", "remove"}
@@ -44,7 +47,8 @@ def _join(schema_name: str, call_id: str, token: str, channel_name: str) -> dict
     me = joined.attendance
     return {
         "call_pk": call.pk, "call_public_id": call.public_id, "peer": me.peer_id, "is_host": entry.is_host,
-        "displaced": [(row.channel_name, row.peer_id, row.person_key) for row in joined.displaced],
+        "replaced": [(row.channel_name, row.peer_id, row.person_key) for row in joined.replaced],
+        "gone": [(row.channel_name, row.peer_id, row.person_key) for row in joined.gone],
         "welcome": {"type": "welcome", "you": peer_out(me), "peers": [peer_out(a) for a in joined.peers],
                     "chat": [chat_out(m) for m in joined.chat],
                     "host_present": any(a.is_host for a in joined.peers)},
@@ -75,6 +79,7 @@ def _signal_data(data) -> dict:
 
 class RoomConsumer(AsyncJsonWebsocketConsumer):
     peer: str | None = None
+    group: str | None = None
 
     async def connect(self) -> None:
         self.schema_name = self.scope["schema_name"]
@@ -82,9 +87,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         token = parse_qs(self.scope.get("query_string", b"").decode()).get("token", [""])[0]
         await self.accept()
         try:
+            # In the group before the join is recorded: a join happening at the same moment on
+            # another server is then either in our welcome or announced to us, never neither.
+            self.group = room_group(self.schema_name, parse_public_id(self.call_id))
+            await self.channel_layer.group_add(self.group, self.channel_name)
             joined = await in_schema(self.schema_name, _join, self.schema_name, self.call_id, token,
                                      self.channel_name)
         except ApplicationError as exc:
+            if self.group:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
             code = CLOSE_NOT_FOUND if isinstance(exc, NotFound) else (
                 CLOSE_RETRY if exc.code in ("token_expired", "token_invalid") else CLOSE_REFUSED)
             await self.send_json({"type": "refused", "reason": getattr(exc, "reason", exc.code),
@@ -92,13 +103,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=code)
             return
         self.peer, self.is_host, self.call_pk = joined["peer"], joined["is_host"], joined["call_pk"]
-        self.group = room_group(self.schema_name, joined["call_public_id"])
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        for channel_name, peer_id, key in joined["displaced"]:
-            await self.channel_layer.send(channel_name, {
-                "type": "room.kick", "code": CLOSE_REPLACED,
-                "message": {"type": "replaced", "message": "You joined this call from another window."}})
-            await self._broadcast({"type": "peer_left", "peer": peer_id, "key": key})
+        kicks = [(joined["replaced"], CLOSE_REPLACED, "replaced", "You joined this call from another window."),
+                 (joined["gone"], CLOSE_RETRY, "reconnect", "Your connection went quiet; reconnecting.")]
+        for rows, code, kind, text in kicks:
+            for channel_name, peer_id, key in rows:
+                await self.channel_layer.send(channel_name, {
+                    "type": "room.kick", "code": code, "message": {"type": kind, "message": text}})
+                await self._broadcast({"type": "peer_left", "peer": peer_id, "key": key})
         await self.send_json(joined["welcome"])
         await self._broadcast({"type": "peer_joined", "peer": joined["welcome"]["you"]}, exclude=self.peer)
 
@@ -122,7 +133,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             message = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):
             await self._error("invalid", "That was not JSON.")
             return
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
@@ -135,7 +146,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         try:
             await handler(message)
         except ApplicationError as exc:
-            await self._error(exc.code, exc.message)
+            await self._error(exc.code, exc.message, about=message["type"])
+        except Exception:  # noqa: BLE001 - one bad message must not end the person's call
+            logger.exception("Room message failed: %s", message.get("type"))
+            await self._error("error", "That could not be done; try again.", about=message["type"])
 
     # --- what browsers send ----------------------------------------------------------
 
@@ -143,6 +157,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         alive = await in_schema(self.schema_name, room.peer_seen, peer_id=self.peer, now=timezone.now())
         if not alive:  # closed as gone meanwhile: come back in with a fresh connection
             self.peer = None
+            await self.channel_layer.group_discard(self.group, self.channel_name)
             await self.close(code=CLOSE_RETRY)
             return
         await self.send_json({"type": "pong"})
@@ -169,7 +184,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_moderate(self, message: dict) -> None:
         action, target = message.get("action"), message.get("target")
-        if action not in MODERATION:
+        if not isinstance(action, str) or action not in MODERATION:
             raise InvalidInput("Unknown moderation action.")
         if action == "lower_hands":
             people = await in_schema(self.schema_name, room.hands_lower, host_peer_id=self.peer)
@@ -220,8 +235,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_send(self.group, {"type": "room.broadcast", "message": message,
                                                          "exclude": exclude})
 
-    async def _error(self, code: str, text: str) -> None:
-        await self.send_json({"type": "error", "code": code, "message": text})
+    async def _error(self, code: str, text: str, *, about: str = "") -> None:
+        """``about``: the type of the message refused (the page ignores refused signals: they
+        race people leaving)."""
+        await self.send_json({"type": "error", "code": code, "message": text, "about": about})
 
     async def _out(self, attendance) -> dict:
         return await in_schema(self.schema_name, peer_out, attendance)

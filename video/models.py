@@ -8,7 +8,6 @@ from django.db import models
 from django.db.models import F, Q
 
 from booking.models import Call, CallParticipant
-from core.uploads import safe_extension
 
 MAX_CHAT_FILE_BYTES = 10 * 1024 * 1024
 
@@ -88,7 +87,9 @@ class Attendance(models.Model):
 
 
 def _chat_file_path(instance: ChatMessage, filename: str) -> str:
-    return f"calls/{instance.call.public_id}/chat/{uuid.uuid4().hex}.{safe_extension(filename, 'bin')}"
+    """A random name with no meaningful extension: the file is only ever sent as a download
+    (``video.views.chat_file``), never served as what its name claims to be."""
+    return f"calls/{instance.call.public_id}/chat/{uuid.uuid4().hex}.bin"
 
 
 class ChatMessage(models.Model):

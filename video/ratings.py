@@ -25,7 +25,7 @@ def rating_save(*, call: Call, participant: CallParticipant, score: object, comm
         raise InvalidInput("Choose 1 to 5 stars.", field="score") from None
     if not 1 <= value <= 5:
         raise InvalidInput("Choose 1 to 5 stars.", field="score")
-    comment = (comment or "").strip()
+    comment = (comment or "").replace("\x00", "").strip()
     if len(comment) > MAX_COMMENT:
         raise InvalidInput(f"The comment is at most {MAX_COMMENT} characters.", field="comment")
     rating, _ = CallRating.objects.update_or_create(participant=participant,

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
-from booking.models import Call
+from booking.models import Call, CallParticipant
 from core.exceptions import InvalidInput, NotFound, PermissionDenied
 from video.access import Entry, RoomUnavailable
 from video.models import Attendance, ChatMessage, Room, RoomRemoval
@@ -52,67 +52,71 @@ def present(call: Call) -> list[Attendance]:
 
 def room_open(*, call: Call, provider_name: str) -> Room:
     """The call's room, created once with the provider's session (the first person to arrive
-    opens it, like Zoom's session starting with the call)."""
+    opens it, like Zoom's session starting with the call). The provider is asked before any
+    lock is taken; if two people open the room at once, the first room stored is kept."""
     room = Room.objects.filter(call=call).first()
     if room is not None:
         return room
+    provider = provider_get(provider_name)
+    session_id = provider.session_start(call=call)
     with transaction.atomic():
         Call.objects.select_for_update().filter(pk=call.pk).first()
-        room = Room.objects.filter(call=call).first()
-        if room is None:
-            provider = provider_get(provider_name)
-            room = Room.objects.create(call=call, provider=provider.name,
-                                       provider_session_id=provider.session_start(call=call))
+        room = Room.objects.filter(call=call).first() or Room.objects.create(
+            call=call, provider=provider.name, provider_session_id=session_id)
     return room
 
 
 @dataclass
 class Joined:
     attendance: Attendance
-    displaced: list[Attendance] = field(default_factory=list)  # older connections now closed
+    replaced: list[Attendance] = field(default_factory=list)  # the same person's older connections
+    gone: list[Attendance] = field(default_factory=list)  # connections silent for too long
     peers: list[Attendance] = field(default_factory=list)  # everyone present, the newcomer included
     chat: list[ChatMessage] = field(default_factory=list)
 
 
 @transaction.atomic
 def room_join(*, entry: Entry, channel_name: str, now: datetime) -> Joined:
-    """Admit a connection. The call's row lock makes joins one at a time, so the size cap holds.
+    """Admit a connection. The call's row lock makes joins one at a time, so the size cap holds,
+    and the entry rules are checked again under it: a removal, a cancellation or the call's
+    completion that committed meanwhile is seen.
 
     A person connecting again (a second tab, or back after a network drop the server has not
     noticed yet) replaces their oldest connection beyond their seats; rows not seen for a while
-    are closed as gone."""
-    call = Call.objects.select_for_update().get(pk=entry.call.pk)
-    displaced: list[Attendance] = []
+    are closed as gone (at their last sign of life)."""
+    from video.access import entry_check
+
+    call = Call.objects.select_for_update().select_related("consultant").get(pk=entry.call.pk)
+    participant = None
+    if entry.participant is not None:
+        participant = CallParticipant.objects.get(pk=entry.participant.pk)
+    entry = entry_check(call=call, participant=participant, now=now)
     open_rows = list(Attendance.objects.select_related("participant").filter(call=call, left_at__isnull=True))
-    for row in open_rows:
-        if row.seen_at < now - STALE_AFTER:
-            displaced.append(row)
-    mine = [r for r in open_rows if r not in displaced and r.participant_id == (
-        entry.participant.pk if entry.participant else None)]
-    allowed = entry.participant.seats if entry.participant else 1
-    if len(mine) >= allowed:
-        displaced.extend(sorted(mine, key=lambda r: r.joined_at)[:len(mine) - allowed + 1])
-    for row in displaced:
-        row.left_at = max(now, row.joined_at) if row.seen_at >= now - STALE_AFTER else max(row.seen_at,
-                                                                                             row.joined_at)
+    gone = [row for row in open_rows if row.seen_at < now - STALE_AFTER]
+    mine = [r for r in open_rows if r not in gone and r.participant_id == (participant.pk if participant else None)]
+    allowed = participant.seats if participant else 1
+    replaced = sorted(mine, key=lambda r: r.joined_at)[:max(0, len(mine) - allowed + 1)]
+    for row in gone:
+        row.left_at = max(row.seen_at, row.joined_at)
         row.save(update_fields=["left_at"])
-    staying = [r for r in open_rows if r not in displaced]
+    for row in replaced:
+        row.left_at = max(now, row.joined_at)
+        row.save(update_fields=["left_at"])
+    staying = [r for r in open_rows if r not in gone and r not in replaced]
     room = Room.objects.filter(call=call).first()
-    if room is None or room.provider == "webrtc":
+    if not entry.is_host and (room is None or room.provider == "webrtc"):
         limit = settings.VIDEO_MESH_MAX_PEOPLE
-        host_here = any(r.is_host for r in staying)
-        # A place is kept for the host: the call cannot happen without them.
-        room_for_others = limit if host_here else limit - 1
-        if not entry.is_host and len([r for r in staying if not r.is_host]) >= room_for_others:
+        # A place is always kept for the host: the call cannot happen without them.
+        if len([r for r in staying if not r.is_host]) >= limit - 1:
             raise RoomUnavailable(f"This room is full: built-in video holds {limit} people at most.",
                                   reason="full")
     person = entry.person
     attendance = Attendance.objects.create(
-        call=call, participant=entry.participant, peer_id=secrets.token_hex(8), channel_name=channel_name,
+        call=call, participant=participant, peer_id=secrets.token_hex(8), channel_name=channel_name,
         name=person.name, joined_at=now, seen_at=now)
     chat = list(ChatMessage.objects.select_related("participant", "call").filter(call=call)
                 .order_by("-sent_at", "-id")[:CHAT_HISTORY])
-    return Joined(attendance=attendance, displaced=displaced, peers=present(call), chat=chat[::-1])
+    return Joined(attendance=attendance, replaced=replaced, gone=gone, peers=present(call), chat=chat[::-1])
 
 
 def room_leave(*, peer_id: str, now: datetime) -> Attendance | None:
@@ -169,6 +173,8 @@ def chat_post(*, peer_id: str, text: str) -> ChatMessage:
     attendance = _open(peer_id)
     if not isinstance(text, str) or not text.strip():
         raise InvalidInput("Write a message first.")
+    if "\x00" in text:
+        raise InvalidInput("The message contains a character that cannot be sent.")
     if len(text) > MAX_CHAT_TEXT:
         raise InvalidInput(f"Messages are at most {MAX_CHAT_TEXT} characters.")
     return ChatMessage.objects.create(call=attendance.call, participant=attendance.participant,
@@ -216,6 +222,7 @@ def participant_remove(*, host_peer_id: str, target: str, now: datetime) -> list
     """Remove the person behind ``target`` from the call for good: all their connections close
     and their link no longer opens the room."""
     host = _host(host_peer_id)
+    Call.objects.select_for_update().filter(pk=host.call_id).first()  # no join slips in meanwhile
     attendance = peer_in_call(call_id=host.call_id, peer_id=target)
     if attendance.is_host:
         raise InvalidInput("The host cannot be removed.")

@@ -33,8 +33,9 @@ from video.access import (
     room_token_issue,
     video_settings,
 )
+from video.completion import completion_reschedule
 from video.live import room_broadcast
-from video.models import Attendance, CallRating, ChatMessage, VideoSettings
+from video.models import Attendance, CallRating, ChatMessage, RoomRemoval, VideoSettings
 from video.providers import ProviderUnavailable, provider_get
 from video.ratings import rating_save
 
@@ -164,7 +165,7 @@ def chat_files(request: HttpRequest, call_id: str) -> JsonResponse:
                              "code": "too_large"}, status=422)
     if upload.size == 0:
         return JsonResponse({"detail": "The file is empty.", "code": "invalid"}, status=422)
-    name = (upload.name or "file").rsplit("/", 1)[-1][:200]
+    name = (upload.name or "file").replace("\x00", "").rsplit("/", 1)[-1][:200] or "file"
     message = ChatMessage(call=call, participant=entry.participant, author_name=entry.person.name,
                           file_name=name, file_size=upload.size,
                           content_type=(upload.content_type or "application/octet-stream")[:100])
@@ -182,7 +183,8 @@ def chat_file(request: HttpRequest, call_id: str, message_id: str) -> HttpRespon
     asker = _asker(request, call)
     if asker is False and _workspace_sees(request, call):
         asker = None  # the owner or an assistant, reading the call in the workspace
-    if asker is False or (asker is not None and asker.status != CallParticipant.Status.CONFIRMED):
+    if asker is False or (asker is not None and (asker.status != CallParticipant.Status.CONFIRMED
+                                                 or RoomRemoval.objects.filter(participant=asker).exists())):
         return HttpResponse("This file belongs to a call that is not yours.", status=403)
     message = ChatMessage.objects.filter(call=call, public_id=_uuid_or_404(message_id)).exclude(file="").first()
     if message is None:
@@ -242,6 +244,15 @@ class VideoSettingsForm(forms.ModelForm):
         labels = {"provider": "Video provider", "open_minutes_before": "Room opens (minutes before the start)",
                   "grace_minutes": "People may stay (minutes after the end)"}
 
+    def clean_provider(self) -> str:
+        from video.providers.zoom import unavailable_reason
+
+        value = self.cleaned_data["provider"]
+        chosen = value or settings.VIDEO_PROVIDER
+        if chosen == "zoom" and (reason := unavailable_reason()):
+            raise forms.ValidationError(f"{reason} Choose the built-in video.")
+        return value
+
     def clean_open_minutes_before(self) -> int:
         value = self.cleaned_data["open_minutes_before"]
         if value > 120:
@@ -261,6 +272,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
     form = VideoSettingsForm(request.POST or None, instance=video_settings())
     if request.method == "POST" and form.is_valid():
         form.save()
+        completion_reschedule()  # the grace period may have changed when calls complete
         messages.success(request, "Video settings saved.")
         return redirect(request.path)
     return render(request, "video/settings.html", {"form": form, "max_people": settings.VIDEO_MESH_MAX_PEOPLE},

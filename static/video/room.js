@@ -21,6 +21,7 @@ const state = {
   hand: false,
   speaker: null,
   lastRefusal: null,
+  lastReason: null,
 };
 
 // --- small helpers ------------------------------------------------------------------------
@@ -208,7 +209,7 @@ function connect() {
     document.body.dataset.connection = "closed";
     if (state.left || state.over) return;
     if (FINAL_CLOSES.has(event.code)) {
-      shutOut(state.lastRefusal || "You cannot be in this call.");
+      shutOut(state.lastRefusal || "You cannot be in this call.", state.lastReason);
       return;
     }
     reconnect();
@@ -221,6 +222,7 @@ async function reconnect() {
   status(`Connection lost. Reconnecting in ${Math.round(wait / 1000)} s…`);
   document.body.dataset.connection = "reconnecting";
   await new Promise((resolve) => setTimeout(resolve, wait));
+  if (state.left || state.over) return; // left (or shut out) while waiting
   try {
     const response = await fetch(config.token_url, {
       method: "POST", headers: { "X-CSRFToken": csrf(), Accept: "application/json" }, credentials: "same-origin",
@@ -234,6 +236,7 @@ async function reconnect() {
   } catch {
     // still offline: try again with the old token; the server answers 4401 and we come back here
   }
+  if (state.left || state.over || state.socket) return;
   connect();
 }
 
@@ -268,7 +271,7 @@ const handlers = {
     renderPeople();
   },
   peer_updated(message) {
-    if (!state.peers.has(message.peer.peer)) return;
+    if (!state.peers.has(message.peer.peer) && media && media.peerJoined) media.peerJoined(message.peer.peer);
     state.peers.set(message.peer.peer, message.peer);
     if (state.me && message.peer.peer === state.me.peer) {
       state.hand = Boolean(message.peer.hand_raised_at);
@@ -304,6 +307,7 @@ const handlers = {
   },
   refused(message) {
     state.lastRefusal = message.message;
+    state.lastReason = message.reason;
   },
   removed(message) {
     state.lastRefusal = message.message;
@@ -316,7 +320,8 @@ const handlers = {
     finish("This call is over. Thank you for joining.", { rejoin: false });
   },
   error(message) {
-    status(message.message);
+    // A signal for someone who just left is refused as a matter of course: nothing to tell.
+    if (message.about !== "signal") status(message.message);
   },
   pong() {},
 };
@@ -431,6 +436,7 @@ $("#leave").addEventListener("click", () => {
 $("#rejoin").addEventListener("click", async () => {
   state.left = false;
   state.over = false;
+  state.lastRefusal = state.lastReason = null;
   $("#after").hidden = true;
   $("#room-main").hidden = false;
   await mediaStart();
@@ -448,6 +454,10 @@ $("#chat-form").addEventListener("submit", (event) => {
   const input = $("#chat-text");
   const text = input.value.trim();
   if (!text) return;
+  if (!state.socket || state.socket.readyState !== WebSocket.OPEN) {
+    status("Not connected right now: your message is kept, send it again in a moment.");
+    return;
+  }
   send({ type: "chat", text });
   input.value = "";
 });
@@ -504,9 +514,11 @@ async function finish(text, { rejoin = true, rate = true } = {}) {
   if (media) await media.leave();
 }
 
-function shutOut(text) {
-  state.over = true;
-  finish(text, { rejoin: false, rate: false });
+// Refused or put out. A full room may have a place again later; a call that is over can
+// still be rated by those who were in it (the server checks that they were).
+function shutOut(text, reason) {
+  state.over = reason !== "full";
+  finish(text, { rejoin: reason === "full", rate: reason === "over" });
 }
 
 const ratingForm = $("#rating");

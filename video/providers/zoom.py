@@ -173,6 +173,15 @@ def sdk_installed() -> bool:
     return bool(finders.find("vendor/zoom-videosdk/index.esm.js"))
 
 
+def unavailable_reason() -> str | None:
+    """Why this deployment cannot carry calls over Zoom, or None when it can."""
+    if not sdk_installed():
+        return "The Zoom Video SDK is not installed on this server (`make zoom-sdk` fetches it)."
+    if settings.ZOOM_EMULATED and not settings.ZOOM_SANDBOX:
+        return "Zoom keys are not configured on this platform."
+    return None
+
+
 # --- REST API -------------------------------------------------------------------------------
 
 
@@ -221,6 +230,8 @@ class ZoomProvider:
         Zoom refuses a second session of the same name (code 3000): that happens only when an
         earlier attempt created it but its result was not kept. People join by name, so the room
         still works; there is just no id to keep."""
+        if reason := unavailable_reason():
+            raise ZoomError(reason)
         try:
             return str(session_create(session_name=str(call.public_id))["session_id"])
         except ZoomError as exc:
@@ -233,8 +244,8 @@ class ZoomProvider:
             raise ZoomError("The video provider's answer has no session id.") from exc
 
     def join_config(self, *, call: Call, person: Person, session_id: str) -> dict:
-        if not sdk_installed():
-            raise ZoomError("The Zoom Video SDK is not installed on this server (`make zoom-sdk` fetches it).")
+        if reason := unavailable_reason():
+            raise ZoomError(reason)
         topic = str(call.public_id)
         token = video_sdk_token(topic=topic, role_type=ROLE_HOST if person.is_host else ROLE_PARTICIPANT,
                                 user_identity=user_identity_for(person.key), ttl_seconds=sdk_token_seconds(call))
