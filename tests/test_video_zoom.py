@@ -283,7 +283,7 @@ def test_an_unreachable_zoom_is_temporary(emulated):
     assert caught.value.temporary is True and caught.value.status is None
 
 
-def test_real_keys_without_the_api_pair_are_a_clear_refusal(settings):
+def test_real_keys_without_the_api_pair_are_a_clear_refusal(settings, zoom_sdk):
     settings.ZOOM_EMULATED = False
     settings.ZOOM_VIDEO_SDK_KEY, settings.ZOOM_VIDEO_SDK_SECRET = "sdk-key", SDK_SECRET
     settings.ZOOM_API_KEY = settings.ZOOM_API_SECRET = ""
