@@ -74,7 +74,7 @@ def dashboard_summary(*, user: User, now: datetime | None = None) -> DashboardSu
 
 
 def team_members() -> QuerySet[User]:
-    return User.objects.exclude(role=User.Role.STAFF).prefetch_related("assignments__consultant") \
+    return User.objects.exclude(role=User.Role.STAFF).prefetch_related("assignments__consultant", "groups") \
         .order_by("-is_active", "role", "full_name")
 
 

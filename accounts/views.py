@@ -119,15 +119,6 @@ def calls(request: HttpRequest) -> HttpResponse:
     })
 
 
-def site_home(request: HttpRequest) -> HttpResponse:
-    from django.utils import timezone
-
-    from booking.selectors import offering_public_list
-
-    return render(request, "accounts/site_home.html", {
-        "tenant": request.tenant, "offerings": offering_public_list(now=timezone.now())[:12]})
-
-
 # --- Email verification -------------------------------------------------------------
 
 

@@ -16,14 +16,13 @@ django_asgi_app = get_asgi_application()
 warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from config.websocket_urls import websocket_urlpatterns  # noqa: E402
-from core.asgi_tenants import TenantWebsocketMiddleware  # noqa: E402
+from core.asgi_tenants import TenantOriginValidator, TenantWebsocketMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(TenantWebsocketMiddleware(URLRouter(websocket_urlpatterns))),
+        "websocket": TenantOriginValidator(TenantWebsocketMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -20,9 +20,10 @@ from config.env import (
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = secret_key()
 
-# Host validation happens in the tenant middleware: a host that is neither the
-# platform domain nor a known tenant domain gets a 404. Custom domains are added
-# at run time, so a static list cannot name them.
+# Host validation happens in the tenant middleware: a host that is neither the platform
+# domain nor a tenant's domain (platform subdomain or verified custom domain) gets a 404.
+# When ALLOWED_HOSTS is set, verified custom domains are admitted on top of it at run time
+# (core/middleware.py).
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["*"])
 
 PLATFORM_DOMAIN = env_str("PLATFORM_DOMAIN", "localhost").lower()
@@ -66,6 +67,7 @@ TENANT_APPS = [
     "cms",
     "wagtail.contrib.forms",
     "wagtail.contrib.sitemaps",
+    "django.contrib.sitemaps",
     "wagtail.contrib.redirects",
     "wagtail.embeds",
     "wagtail.sites",
@@ -98,7 +100,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.TenantStatusMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "core.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -119,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.platform",
+                "themes.context_processors.theme",
             ],
         },
     },
@@ -248,6 +251,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 WAGTAIL_SITE_NAME = PLATFORM_NAME
 WAGTAILADMIN_BASE_URL = f"{PUBLIC_URL_SCHEME}://{PLATFORM_DOMAIN}"
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+# The site editor (/cms/ on a tenant host) signs people in through the tenant's own sign-in page
+# (throttled, with remember-me), never Wagtail's.
+WAGTAILADMIN_LOGIN_URL = "/login/"
+# Pages are edited by a tenant's staff; their images and documents live in the tenant's media folder.
+WAGTAILIMAGES_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
+WAGTAILDOCS_EXTENSIONS = ["pdf", "docx", "xlsx", "pptx", "txt", "csv", "odt"]
+WAGTAILDOCS_SERVE_METHOD = "serve_view"
+WAGTAIL_ENABLE_UPDATE_CHECK = False  # no calls home from the admin
+WAGTAIL_ALLOW_UNICODE_SLUGS = False
 
 HEALTH_CHECK_TIMEOUT = 2.0
 
@@ -268,6 +280,18 @@ STRIPE_MAX_NETWORK_RETRIES = 2
 STRIPE_WEBHOOK_URL = env_str(
     "STRIPE_WEBHOOK_URL",
     f"{PUBLIC_URL_SCHEME}://{PLATFORM_DOMAIN}{_port_suffix}/webhooks/stripe" if STRIPE_EMULATED else "")
+
+# --- Custom domains -------------------------------------------------------------
+# Owners prove control of a domain with a TXT record (tenants/domains.py) and point a CNAME at
+# CUSTOM_DOMAIN_TARGET. With DNS_EMULATED (the default under DEBUG) lookups are answered from the
+# emulated zone that ``POST /sandbox/dns/txt`` fills on the platform host; otherwise DNS is asked
+# through DNS_NAMESERVERS (empty: the system's resolvers), each lookup giving up after
+# DNS_TIMEOUT_SECONDS.
+DNS_EMULATED = env_bool("DNS_EMULATED", DEBUG)
+DNS_NAMESERVERS = env_list("DNS_NAMESERVERS", [])
+DNS_PORT = env_int("DNS_PORT", 53)
+DNS_TIMEOUT_SECONDS = float(env_str("DNS_TIMEOUT_SECONDS", "5"))
+CUSTOM_DOMAIN_TARGET = env_str("CUSTOM_DOMAIN_TARGET", PLATFORM_DOMAIN).strip().lower().rstrip(".")
 
 # --- Video -----------------------------------------------------------------------
 # "webrtc" (built in: browsers connect to each other, our WebSocket signals) or "zoom"

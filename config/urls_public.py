@@ -7,6 +7,7 @@ from billing.webhooks import stripe_webhook
 from core import devmail
 from core.views import healthz
 from tenants import views
+from tenants.views_domains import tls_allowed
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,6 +15,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("webhooks/stripe", stripe_webhook, name="stripe_webhook"),
     path("console/", include("tenants.urls_console")),
+    # On-demand TLS: the proxy asks before it requests a certificate for a host (platform/Caddyfile).
+    path("internal/tls-allowed", tls_allowed, name="tls_allowed"),
     # The local outbox of `make dev` (DEBUG only; before the sandbox/ include below).
     path("sandbox/mail/", devmail.mail_list, name="sandbox_mail"),
     path("sandbox/mail.json", devmail.mail_json, name="sandbox_mail_json"),
@@ -26,5 +29,7 @@ urlpatterns = [
 
 if settings.ZOOM_EMULATED:
     urlpatterns.append(path("sandbox/zoom/", include("sandbox.zoom_urls")))
+if settings.DNS_EMULATED:
+    urlpatterns.append(path("sandbox/dns/", include("sandbox.dns_urls")))
 if settings.STRIPE_EMULATED:
     urlpatterns.append(path("sandbox/", include("sandbox.urls")))

@@ -15,8 +15,7 @@ from booking.models import Call, CallParticipant, Offering
 from core.urls import host_url
 from notifications.ics import Invite, google_calendar_link, invite_ics, outlook_calendar_link
 from notifications.outbox import Email, current_tenant, message_queue
-
-BRAND_COLOR = "#1f5fbf"
+from themes.services import email_brand
 
 
 @dataclass(frozen=True)
@@ -99,10 +98,12 @@ def _send(kind: str, call: Call | None, recipient_email: str, subject: str, *, h
           paragraphs: list[str], facts: list[tuple[str, str]] | None = None,
           buttons: list[tuple[str, str]] | None = None, invite: Invite | None = None, footnote: str = "",
           reply_to: str = "") -> None:
-    site_name, _ = _site()
+    site_name, site = _site()
+    brand = email_brand(site_url=site)  # the tenant's theme, made safe for a light email
     context = {"site_name": site_name, "headline": headline, "paragraphs": paragraphs, "facts": facts or [],
-               "buttons": buttons or [], "footnote": footnote, "brand_color": BRAND_COLOR,
-               "calendar_links": []}
+               "buttons": buttons or [], "footnote": footnote, "brand_color": brand["color"],
+               "brand_text_color": brand["text_color"], "link_color": brand["link_color"],
+               "logo_url": brand["logo_url"], "calendar_links": []}
     attachments = []
     if invite is not None:
         method = "CANCEL" if invite.canceled else "REQUEST"

@@ -59,7 +59,9 @@ def tenant_sender() -> tuple[str, str]:
     tenant = current_tenant()
     if tenant is None:
         return settings.DEFAULT_FROM_EMAIL, settings.PLATFORM_DOMAIN
-    domain = tenant.primary_domain
+    from tenants.domains import sender_domain
+
+    domain = sender_domain(tenant)  # the platform's mail set-up covers it; a custom domain's does not
     return formataddr((tenant.name, f"no-reply@{domain}")), domain
 
 

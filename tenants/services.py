@@ -17,6 +17,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, schema_
 from accounts.models import User
 from accounts.services.handoff import login_handoff_create
 from accounts.services.people import owner_create
+from cms.provisioning import site_personalize
 from tenants.models import Domain, Plan, StaffAction, Tenant
 from tenants.selectors import plan_default, tenant_domain_for, tenant_slug_taken
 from tenants.validators import schema_name_for, validate_slug_format
@@ -120,6 +121,7 @@ def tenant_provision(
                     email=owner_email, password=owner_password, full_name=owner_name.strip(),
                     domain=domain.domain, site_name=tenant.name, time_zone=owner_time_zone or "UTC",
                 )
+                site_personalize(name=tenant.name, hostname=domain.domain, owner=owner)
                 login_url = login_handoff_create(user=owner, domain=domain.domain)
             _audit(
                 actor=actor, actor_label=source, action=StaffAction.Action.TENANT_CREATED,

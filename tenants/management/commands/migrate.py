@@ -16,6 +16,29 @@ from django_tenants.utils import get_public_schema_name, schema_exists
 from tenants.services import platform_tenant_ensure
 
 
+def tenant_sites_ensure(template: str) -> None:
+    """Every schema has its home page: the template (cloned by sign-ups) and tenants made
+    before pages existed (their own name and host written in)."""
+    from django_tenants.utils import schema_context
+
+    from accounts.models import User
+    from cms.provisioning import home_page_ensure, site_personalize
+    from tenants.models import Tenant
+
+    with schema_context(template):
+        home_page_ensure()
+    for tenant in Tenant.objects.exclude(schema_name=get_public_schema_name()).prefetch_related("domains"):
+        with schema_context(tenant.schema_name):
+            from cms.models import HomePage
+
+            if HomePage.objects.exists():
+                continue
+            primary = next((d.domain for d in tenant.domains.all() if d.is_primary), "")
+            site_personalize(name=tenant.name, hostname=primary,
+                             owner=User.objects.filter(role=User.Role.OWNER).order_by("pk").first())
+    connection.set_schema_to_public()
+
+
 class Command(MigrateSchemasCommand):
     def handle(self, *args, **options):
         super().handle(*args, **options)
@@ -29,5 +52,6 @@ class Command(MigrateSchemasCommand):
             executor = GET_EXECUTOR_FUNCTION(codename=self.executor)(self.args, self.options)
             executor.run_migrations(tenants=[template])
             connection.set_schema_to_public()
+            tenant_sites_ensure(template)
         if self.sync_public and everything:
             platform_tenant_ensure()
