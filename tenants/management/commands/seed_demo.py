@@ -29,6 +29,7 @@ class Command(BaseCommand):
                 plan=Plan.objects.filter(name="Agency").first(),  # room to invite consultants
             )
         self._demo_bookable()
+        self._demo_brands()
         room = self._demo_call_now()
         if not User.objects.filter(email=STAFF_EMAIL).exists():
             User.objects.create_superuser(
@@ -38,11 +39,31 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo tenant:   {host_url(tenant_domain_for(DEMO_SLUG))}/login/  "
             f"{DEMO_OWNER_EMAIL} / {DEMO_OWNER_PASSWORD}\n"
-            f"Staff console: {platform_url()}/console/  {STAFF_EMAIL} / {STAFF_PASSWORD}"
+            f"Staff console: {platform_url()}/console/  {STAFF_EMAIL} / {STAFF_PASSWORD}\n"
+            f"Second tenant: {host_url(tenant_domain_for('calm'))}/login/  owner@calm.example / {DEMO_OWNER_PASSWORD}"
         )
         if room:
             self.stdout.write(f"Demo call on now — host (signed in as the owner): {room[0]}\n"
                               f"                  client (a second browser or private window): {room[1]}")
+
+    def _demo_brands(self) -> None:
+        """The demo site wears the corporate preset; a second site, "Calm Coaching", the calm
+        one — two tenants side by side look like two different businesses."""
+        from django_tenants.utils import tenant_context
+
+        from themes.models import Theme
+        from themes.services import theme_update
+
+        if not Tenant.objects.filter(slug="calm").exists():
+            tenant_provision(slug="calm", name="Calm Coaching", owner_name="Cleo Calm",
+                             owner_email="owner@calm.example", owner_password=DEMO_OWNER_PASSWORD, source="seed")
+        for slug, preset in ((DEMO_SLUG, "corporate"), ("calm", "calm")):
+            tenant = Tenant.objects.get(slug=slug)
+            with tenant_context(tenant):
+                theme = Theme.objects.first()
+                if theme is None or theme.preset == "classic":
+                    theme_update({"preset": preset}, tenant=tenant)
+        connection.set_schema_to_public()
 
     def _demo_call_now(self) -> tuple[str, str] | None:
         """A free group call that is on now, with one client booked, so two browser windows can
