@@ -57,11 +57,19 @@ def site_personalize(*, name: str, hostname: str, owner=None) -> HomePage:
         home.seo_title = name
         home.search_description = f"Book a consultation with {name}."
         home.save_revision().publish()
-    port = int(settings.PUBLIC_URL_PORT or (443 if settings.PUBLIC_URL_SCHEME == "https" else 80))
-    Site.objects.filter(pk=Site.objects.get(is_default_site=True).pk).update(
-        hostname=hostname, port=port, site_name=name[:255])
+    site_hostname_set(hostname, site_name=name)
     if owner is not None:
         group = Group.objects.filter(name=EDITORS_GROUP).first()
         if group is not None:
             owner.groups.add(group)
     return home
+
+
+def site_hostname_set(hostname: str, *, site_name: str | None = None) -> None:
+    """Point the schema's site at the tenant's primary host (its pages' full URLs use it)."""
+    port = int(settings.PUBLIC_URL_PORT or (443 if settings.PUBLIC_URL_SCHEME == "https" else 80))
+    changes = {"hostname": hostname, "port": port}
+    if site_name is not None:
+        changes["site_name"] = site_name[:255]
+    Site.objects.filter(is_default_site=True).update(**changes)
+    Site.clear_site_root_paths_cache()

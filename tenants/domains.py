@@ -317,7 +317,18 @@ def domain_make_primary(*, tenant: Tenant, domain_id: int | str) -> Domain:
         Domain.objects.filter(pk=domain.pk).update(is_primary=True)
         domain.is_primary = True
         _forget_cached_domains(tenant)
+        _site_hostname_set(tenant, domain.domain)
     return domain
+
+
+def _site_hostname_set(tenant: Tenant, hostname: str) -> None:
+    """The tenant's pages name their primary domain (canonical links, sitemap)."""
+    from django_tenants.utils import schema_context
+
+    from cms.provisioning import site_hostname_set
+
+    with schema_context(tenant.schema_name):
+        site_hostname_set(hostname)
 
 
 @transaction.atomic
@@ -335,6 +346,7 @@ def domain_remove(*, tenant: Tenant, domain_id: int | str) -> None:
         fallback = fallback or (platform[0] if platform else None)
         if fallback is not None:
             Domain.objects.filter(pk=fallback.pk).update(is_primary=True)
+            _site_hostname_set(tenant, fallback.domain)
     _forget_cached_domains(tenant)
     logger.info("Tenant %s removed custom domain %s", tenant.pk, domain.domain)
 

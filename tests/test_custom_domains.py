@@ -353,6 +353,8 @@ def test_make_primary_then_removal_falls_back_to_the_platform_subdomain(
     assert Tenant.objects.get(slug="alpha").primary_domain == name
     assert list(Domain.objects.filter(tenant__slug="alpha", is_primary=True).values_list("domain", flat=True)) == [name]
     assert alpha_api.call("post", f"/me/domains/{verified['id']}/primary").status_code == 200  # idempotent
+    # The site's pages name it too (canonical links, sitemap).
+    assert f"<loc>http://{name}:8000/</loc>" in client.get("/sitemap.xml", HTTP_HOST=alpha_host).content.decode()
 
     # Links in emails now use the custom domain, while the platform subdomain keeps working.
     login(client, alpha_host, "alice@alpha.example", ALPHA_OWNER_PASSWORD)
@@ -368,6 +370,7 @@ def test_make_primary_then_removal_falls_back_to_the_platform_subdomain(
     listed = alpha_api.call("get", "/me/domains").json()
     assert [(d["domain"], d["primary"]) for d in listed] == [(alpha_host, True), (f"other-{name}", False)]
     assert Tenant.objects.get(slug="alpha").primary_domain == alpha_host
+    assert f"<loc>http://{alpha_host}:8000/</loc>" in client.get("/sitemap.xml", HTTP_HOST=alpha_host).content.decode()
 
 
 def test_platform_subdomain_can_be_made_primary_again(alpha_api, dns_zone, name, alpha_host):
