@@ -20,7 +20,7 @@ class LinkBlock(blocks.CharBlock):
 
     def clean(self, value):
         value = super().clean(value)
-        if value and not (value.startswith("/") or re.match(r"^https?://", value)):
+        if value and (value.startswith("//") or not (value.startswith("/") or re.match(r"^https?://", value))):
             raise ValidationError("Use a path on this site (starting with /) or an http(s) address.")
         return value
 

@@ -259,6 +259,16 @@ WAGTAILIMAGES_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
 WAGTAILDOCS_EXTENSIONS = ["pdf", "docx", "xlsx", "pptx", "txt", "csv", "odt"]
 WAGTAILDOCS_SERVE_METHOD = "serve_view"
 WAGTAIL_ENABLE_UPDATE_CHECK = False  # no calls home from the admin
+# Passwords and email addresses are the tenant's sign-in's business (throttled, tenant-branded
+# emails), never the editor's; Wagtail's own login and reset pages are routed away (urls_tenant).
+WAGTAIL_PASSWORD_RESET_ENABLED = False
+WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
+WAGTAIL_EMAIL_MANAGEMENT_ENABLED = False
+# Wagtail's moderation and comment emails would link to the platform host, where there is no editor.
+WAGTAIL_WORKFLOW_ENABLED = False
+WAGTAILADMIN_COMMENTS_ENABLED = False
+# No oEmbed requests from the server: video blocks build their player address from the link.
+WAGTAILEMBEDS_FINDERS: list = []
 WAGTAIL_ALLOW_UNICODE_SLUGS = False
 
 HEALTH_CHECK_TIMEOUT = 2.0
@@ -288,6 +298,8 @@ STRIPE_WEBHOOK_URL = env_str(
 # through DNS_NAMESERVERS (empty: the system's resolvers), each lookup giving up after
 # DNS_TIMEOUT_SECONDS.
 DNS_EMULATED = env_bool("DNS_EMULATED", DEBUG)
+# The emulated zone's write endpoint answers only where this is on (make dev, tests).
+DNS_SANDBOX = env_bool("DNS_SANDBOX", DEBUG)
 DNS_NAMESERVERS = env_list("DNS_NAMESERVERS", [])
 DNS_PORT = env_int("DNS_PORT", 53)
 DNS_TIMEOUT_SECONDS = float(env_str("DNS_TIMEOUT_SECONDS", "5"))

@@ -1,6 +1,7 @@
 """URLs of a tenant host (that tenant's schema)."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
@@ -16,6 +17,9 @@ urlpatterns = [
     path("robots.txt", robots_txt, name="robots_txt"),
     path("sitemap.xml", sitemap, name="sitemap"),
     # The tenant's own site editor (Wagtail), for the owner and people they let edit.
+    # Signing in, and resetting a password, go through the tenant's own pages only.
+    path("cms/login/", RedirectView.as_view(url="/login/?next=/cms/", query_string=False)),
+    re_path(r"^cms/password_reset/", RedirectView.as_view(url="/password-reset/")),
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("api/", api.urls),

@@ -124,9 +124,15 @@ def consultant_page(request: HttpRequest, slug: str) -> HttpResponse:
     })
 
 
+# Photos, logos, covers, Wagtail images and renditions, certificates (documents have their own view).
+MEDIA_EXTENSIONS = {"jpg", "jpeg", "png", "webp", "gif", "avif", "pdf"}
+
+
 def media(request: HttpRequest, path: str) -> HttpResponse:
     """Serve a file of the current tenant only: the document root is this tenant's own folder."""
     if path.startswith("calls/"):  # chat files: only through the call's own access-checked view
         raise Http404
+    if path.rsplit(".", 1)[-1].lower() not in MEDIA_EXTENSIONS:
+        raise Http404  # whatever a stored name says, only images and PDFs are served from here
     root = Path(settings.MEDIA_ROOT) / connection.schema_name
     return serve(request, path, document_root=str(root))

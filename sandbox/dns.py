@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django_tenants.utils import get_public_schema_name, schema_context
 
@@ -66,6 +67,8 @@ def _checked_name(value) -> str | None:
 
 @csrf_exempt
 def txt(request: HttpRequest) -> HttpResponse:
+    if not (settings.DNS_EMULATED and settings.DNS_SANDBOX):
+        raise Http404  # a production deployment never lets anyone write DNS answers
     if request.method == "GET":
         name = _checked_name(request.GET.get("name"))
         if name is None:

@@ -211,7 +211,7 @@ def test_button_links_must_be_site_paths_or_web_addresses():
     block = LinkBlock()
     assert block.clean("/book/") == "/book/"
     assert block.clean("https://example.com/") == "https://example.com/"
-    for bad in ("javascript:alert(1)", "book", "ftp://x"):
+    for bad in ("javascript:alert(1)", "book", "ftp://x", "//evil.example/"):
         with pytest.raises(ValidationError):
             block.clean(bad)
 
@@ -228,3 +228,27 @@ def test_beta_owner_edits_only_betas_pages(client, login, tenant_alpha, beta_hos
         assert client.get(f"/cms/pages/{alpha_home_id}/edit/", HTTP_HOST=beta_host).status_code == 404
     edit = client.get(f"/cms/pages/{min(beta_ids)}/edit/", HTTP_HOST=beta_host)
     assert edit.status_code == 200 and "Beta Coaching" in _text(edit) and "Alpha Advisory" not in _text(edit)
+
+
+def test_the_editor_has_no_sign_in_or_reset_of_its_own(client, alpha_host):
+    """Wagtail's own pages would skip the tenant's throttled sign-in and its reset rules."""
+    login_page = client.get("/cms/login/", HTTP_HOST=alpha_host)
+    assert login_page.status_code == 302 and login_page["Location"] == "/login/?next=/cms/"
+    posted = client.post("/cms/login/", {"username": "alice@alpha.example", "password": ALPHA_OWNER_PASSWORD},
+                         HTTP_HOST=alpha_host)
+    assert posted.status_code == 302 and posted["Location"].startswith("/login/")
+    assert client.get("/cms/", HTTP_HOST=alpha_host).status_code == 302  # still signed out
+    reset = client.get("/cms/password_reset/", HTTP_HOST=alpha_host)
+    assert reset.status_code == 302 and reset["Location"] == "/password-reset/"
+
+
+def test_media_serves_images_and_documents_only(client, tenant_alpha, alpha_host):
+    """Whatever a stored file is called, the media view never serves it as a page."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    with tenant_context(tenant_alpha):
+        html = default_storage.save("themes/trick.html", ContentFile(b"<script>alert(1)</script>"))
+        png = default_storage.save("themes/fine.png", ContentFile(b"\x89PNG\r\n\x1a\n"))
+    assert client.get(f"/media/{html}", HTTP_HOST=alpha_host).status_code == 404
+    assert client.get(f"/media/{png}", HTTP_HOST=alpha_host).status_code == 200

@@ -44,7 +44,7 @@ def dns_zone(settings, platform_host):
 
     Records are shared through Redis, so each test uses names of its own and removes them after."""
     original = settings.DNS_EMULATED
-    settings.DNS_EMULATED = True
+    settings.DNS_EMULATED = settings.DNS_SANDBOX = True
     _reload_public_urls()
     names: set[str] = set()
     http = Client()

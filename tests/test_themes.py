@@ -296,7 +296,8 @@ def test_a_token_of_another_tenant_is_refused(client, alpha_api, beta_host):
 
 
 def test_logo_and_favicon_upload_and_show_on_pages(client, upload, alpha_api, alpha_host, tenant_alpha):
-    response = upload("/me/theme/logo", {"file": SimpleUploadedFile("brand.png", png())})
+    # Named .html by the uploader: stored under the name of what it really is.
+    response = upload("/me/theme/logo", {"file": SimpleUploadedFile("brand.html", png())})
     assert response.status_code == 200, response.content
     logo_url = response.json()["logo_url"]
     assert logo_url.startswith("/media/themes/logo-") and logo_url.endswith(".png")

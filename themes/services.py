@@ -231,11 +231,16 @@ def theme_validate(data: Mapping[str, object], *, current: Mapping[str, str]) ->
     return values
 
 
+IMAGE_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+
 def _check_upload(name: str, upload: UploadedFile | None, errors: list[ThemeError]) -> None:
+    """Validate by content, then name the file after what it really is: a stored name never
+    keeps the extension the uploader chose (``logo.html`` holding a PNG is stored as ``.png``)."""
     if upload is None:
         return
     try:
-        image_validate(upload)
+        upload.name = f"{name}.{IMAGE_EXTENSIONS[image_validate(upload)]}"
     except ValidationError as exc:
         label = "logo" if name == "logo" else "favicon"
         errors.append(ThemeError(name, exc.code or "invalid_image", f"The {label}: {' '.join(exc.messages)}"))

@@ -33,7 +33,9 @@ def tenant_sites_ensure(template: str) -> None:
 
             if HomePage.objects.exists():
                 continue
-            primary = next((d.domain for d in tenant.domains.all() if d.is_primary), "")
+            from tenants.selectors import tenant_domain_for
+
+            primary = next((d.domain for d in tenant.domains.all() if d.is_primary), tenant_domain_for(tenant.slug))
             site_personalize(name=tenant.name, hostname=primary,
                              owner=User.objects.filter(role=User.Role.OWNER).order_by("pk").first())
     connection.set_schema_to_public()
