@@ -269,6 +269,8 @@ WAGTAIL_WORKFLOW_ENABLED = False
 WAGTAILADMIN_COMMENTS_ENABLED = False
 # No oEmbed requests from the server: video blocks build their player address from the link.
 WAGTAILEMBEDS_FINDERS: list = []
+# Editors' avatars would be fetched from Gravatar by their browsers: no third-party requests.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAIL_ALLOW_UNICODE_SLUGS = False
 
 HEALTH_CHECK_TIMEOUT = 2.0

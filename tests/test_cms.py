@@ -68,7 +68,9 @@ def test_the_editor_is_for_the_owner_and_people_they_let(client, login, tenant_a
     client.logout()
 
     login(client, alpha_host, "alice@alpha.example", ALPHA_OWNER_PASSWORD)
-    assert client.get("/cms/", HTTP_HOST=alpha_host).status_code == 200
+    editor = client.get("/cms/", HTTP_HOST=alpha_host)
+    assert editor.status_code == 200
+    assert "gravatar" not in editor.content.decode()  # nothing fetched from third parties
     with tenant_context(tenant_alpha):
         from accounts.models import User
 
