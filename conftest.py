@@ -41,7 +41,9 @@ def _isolated_files_and_keys():
     # of that run's media folder.
     caches = {alias: {**config, "KEY_PREFIX": prefix} for alias, config in settings.CACHES.items()}
     # No webhook leaves the suite unless a test points it at its own receiver.
-    with override_settings(MEDIA_ROOT=media, REDIS_KEY_PREFIX=prefix, CACHES=caches, STRIPE_WEBHOOK_URL=""):
+    # No spare schemas: tests provision inside transactions (the pool has its own test).
+    with override_settings(MEDIA_ROOT=media, REDIS_KEY_PREFIX=prefix, CACHES=caches, STRIPE_WEBHOOK_URL="",
+                           TENANT_SPARE_SCHEMAS=0):
         yield
     shutil.rmtree(media, ignore_errors=True)
 

@@ -1,6 +1,8 @@
-"""Provisioning a tenant: cloning the migrated template schema (what Consultio
-does) against creating an empty schema and running every migration (the
-baseline), and the whole sign-up until the owner sees the dashboard."""
+"""Provisioning a tenant: cloning the migrated template schema against creating
+an empty schema and running every migration (the baseline), and the whole
+sign-up until the owner sees the dashboard — with a spare schema ready (what a
+sign-up normally finds: a worker clones one after each sign-up) and without
+(a burst of sign-ups emptied the pool)."""
 
 from __future__ import annotations
 
@@ -40,11 +42,17 @@ def _provision_by_migrate(i: int) -> float:
     return time.perf_counter() - started
 
 
-def _signup_to_dashboard(i: int) -> float:
+def _signup_to_dashboard(i: int, *, spare: bool) -> float:
+    """``spare``: a spare schema is cloned first (untimed), as the worker does between sign-ups."""
+    from tenants.spares import spares_fill
+
+    kind = "spare" if spare else "signup"
+    if spare:
+        spares_fill(target=1)
     client = Client()
     started = time.perf_counter()
     response = client.post("/signup/", {
-        "name": f"Signup {i}", "slug": f"signup-{i}", **_owner(i, "signup"),
+        "name": f"Signup {i}", "slug": f"{kind}-{i}", **_owner(i, kind),
     }, HTTP_HOST=settings.PLATFORM_DOMAIN)
     assert response.status_code == 302, response.content[:500]
     handoff = urlsplit(response["Location"])
@@ -54,13 +62,38 @@ def _signup_to_dashboard(i: int) -> float:
     return elapsed
 
 
+def _signup_limits_reset() -> None:
+    from core.redis import redis_client
+
+    client = redis_client()
+    keys = list(client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:rate:*"))
+    if keys:
+        client.delete(*keys)
+
+
 def run() -> list[dict]:
+    from django.test import override_settings
+
+    # Celery runs eagerly here: a refill queued by a sign-up would clone inside the timed request,
+    # where in production a worker does it afterwards. So nothing is refilled by itself; the
+    # spare runs get their spare cloned (untimed) before each sign-up.
+    with override_settings(TENANT_SPARE_SCHEMAS=0):
+        return _run()
+
+
+def _run() -> list[dict]:
+    from tenants.spares import spares_drop
+
+    spares_drop()  # the clone figures are for an empty pool; no worker refills it here
+    _signup_limits_reset()
     clone = [_provision_by_clone(i) for i in range(CLONE_RUNS)]
-    signup = [_signup_to_dashboard(i) for i in range(CLONE_RUNS)]
+    signup = [_signup_to_dashboard(i, spare=False) for i in range(CLONE_RUNS)]
+    _signup_limits_reset()  # ten sign-ups from one address would hit the sign-up limit
+    spared = [_signup_to_dashboard(i, spare=True) for i in range(CLONE_RUNS)]
     migrate = [_provision_by_migrate(i) for i in range(MIGRATE_RUNS)]
-    print(f"clone: {clone}\nsignup: {signup}\nmigrate: {migrate}", flush=True)
+    print(f"clone: {clone}\nsignup: {signup}\nsignup with a spare: {spared}\nmigrate: {migrate}", flush=True)
     clone_median, migrate_median = statistics.median(clone), statistics.median(migrate)
-    signup_median = statistics.median(signup)
+    signup_median, spared_median = statistics.median(signup), statistics.median(spared)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = %s",
                        [settings.TENANT_TEMPLATE_SCHEMA])
@@ -71,8 +104,12 @@ def run() -> list[dict]:
         {"name": "provision_tenant_clone", "value": round(clone_median, 4), "unit": "s",
          "baseline": round(migrate_median, 4), "ratio": round(migrate_median / clone_median, 2),
          "params": {**params, "baseline_is": "empty schema + all tenant migrations"}},
-        {"name": "signup_to_dashboard", "value": round(signup_median, 4), "unit": "s",
+        {"name": "signup_to_dashboard", "value": round(spared_median, 4), "unit": "s",
+         "baseline": round(migrate_median, 4), "ratio": round(migrate_median / spared_median, 2),
+         "params": {**params, "baseline_is": "provisioning by migrations alone", "spare_schema": True,
+                    "includes": "form validation, provisioning, password hashing, sign-in hand-off, dashboard"}},
+        {"name": "signup_to_dashboard_no_spare", "value": round(signup_median, 4), "unit": "s",
          "baseline": round(migrate_median, 4), "ratio": round(migrate_median / signup_median, 2),
-         "params": {**params, "baseline_is": "provisioning by migrations alone",
+         "params": {**params, "baseline_is": "provisioning by migrations alone", "spare_schema": False,
                     "includes": "form validation, provisioning, password hashing, sign-in hand-off, dashboard"}},
     ]

@@ -88,6 +88,8 @@ TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 # New tenants are cloned from this schema, which ``migrate`` keeps migrated.
 TENANT_TEMPLATE_SCHEMA = "tenant_template"
+# Schemas cloned ahead of time, so a sign-up renames one instead of cloning (tenants/spares.py).
+TENANT_SPARE_SCHEMAS = env_int("TENANT_SPARE_SCHEMAS", 2)
 DEFAULT_NOT_FOUND_TENANT_VIEW = "core.views.unknown_host"
 # Set the search_path once per schema switch instead of before every query.
 TENANT_LIMIT_SET_CALLS = True

@@ -161,3 +161,17 @@ class StaffAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+
+class SpareSchema(models.Model):
+    """A schema cloned from the template ahead of time. A sign-up renames one, which is instant,
+    instead of cloning while the new owner waits; a worker clones the next (``tenants.spares``)."""
+
+    schema_name = models.CharField(max_length=63, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.schema_name

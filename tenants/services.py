@@ -20,6 +20,7 @@ from accounts.services.people import owner_create
 from cms.provisioning import site_personalize
 from tenants.models import Domain, Plan, StaffAction, Tenant
 from tenants.selectors import plan_default, tenant_domain_for, tenant_slug_taken
+from tenants.spares import spare_take
 from tenants.validators import schema_name_for, validate_slug_format
 
 
@@ -115,7 +116,8 @@ def tenant_provision(
             )
             tenant.save()
             domain = Domain.objects.create(domain=tenant_domain_for(slug), tenant=tenant, is_primary=True)
-            _clone_template(tenant.schema_name)
+            if not spare_take(tenant.schema_name):
+                _clone_template(tenant.schema_name)
             with schema_context(tenant.schema_name):
                 owner = owner_create(
                     email=owner_email, password=owner_password, full_name=owner_name.strip(),
@@ -128,6 +130,11 @@ def tenant_provision(
                 tenant=tenant,
                 details={"slug": slug, "plan": plan.name if plan else None, "source": source},
             )
+            if settings.TENANT_SPARE_SCHEMAS:
+                from core.tasks import delay_on_commit
+                from tenants.tasks import spares_fill_task
+
+                delay_on_commit(spares_fill_task)  # the next sign-up finds a spare again
     except IntegrityError:
         # Two sign-ups raced for the same subdomain; the loser sees the usual message.
         connection.set_schema_to_public()

@@ -74,3 +74,26 @@ def test_platform_host_is_the_public_schema_and_never_listed_as_tenant(db):
     from tenants.selectors import tenant_list
 
     assert public not in tenant_list()
+
+
+def test_a_sign_up_takes_a_spare_schema_and_a_replacement_is_cloned(db, settings, client):
+    """Cloning happens ahead of time; the sign-up only renames a ready schema."""
+    from django_tenants.utils import schema_exists
+
+    from tenants.models import SpareSchema
+    from tenants.services import tenant_provision
+    from tenants.spares import spares_fill
+
+    settings.TENANT_SPARE_SCHEMAS = 1
+    assert spares_fill() == 1 and spares_fill() == 0
+    spare = SpareSchema.objects.get().schema_name
+    tenant = tenant_provision(slug="spry", name="Spry Advice", owner_name="Sam Spry",
+                              owner_email="sam@spry.example", owner_password="spry-owner-pass-1").tenant
+    assert not schema_exists(spare) and schema_exists(tenant.schema_name)
+    assert not SpareSchema.objects.exists()
+    home = client.get("/", HTTP_HOST="spry.localhost")
+    assert home.status_code == 200 and "Spry Advice" in home.content.decode()
+    # With the pool empty, the next sign-up clones as before.
+    other = tenant_provision(slug="later", name="Later Co", owner_name="Lee Later",
+                             owner_email="lee@later.example", owner_password="later-owner-pass-1").tenant
+    assert schema_exists(other.schema_name)

@@ -55,5 +55,10 @@ class Command(MigrateSchemasCommand):
             executor.run_migrations(tenants=[template])
             connection.set_schema_to_public()
             tenant_sites_ensure(template)
+            # Spares were cloned from the template as it was: replace them.
+            from tenants.spares import spares_drop, spares_fill
+
+            spares_drop()
+            spares_fill()
         if self.sync_public and everything:
             platform_tenant_ensure()
