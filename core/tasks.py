@@ -35,18 +35,23 @@ def due_work_queue(*, producer=None) -> int:
     return len(due)
 
 
-def delay_on_commit(task, *args) -> None:
-    """Queue ``task`` once the current transaction commits, in the schema that is current *now*.
+def on_commit_in_schema(work) -> None:
+    """Run ``work`` once the current transaction commits, in the schema that is current *now*.
 
-    Webhooks change a tenant's rows inside ``tenant_context`` and commit after
-    leaving it; the task must still run in that tenant's schema."""
+    Webhooks change a tenant's rows inside ``tenant_context`` and commit after leaving it;
+    what follows the commit must still happen in that tenant's schema. Robust: a failure
+    after the commit is logged and the commit stands (the sweeps catch up)."""
     from django.db import connection, transaction
 
     schema = connection.schema_name
 
-    def send() -> None:
+    def run() -> None:
         with schema_context(schema):
-            task.delay(*args)
+            work()
 
-    # robust: if the broker is down the commit still stands (and is logged); the sweeps catch up.
-    transaction.on_commit(send, robust=True)
+    transaction.on_commit(run, robust=True)
+
+
+def delay_on_commit(task, *args) -> None:
+    """Queue ``task`` once the current transaction commits, in the schema that is current now."""
+    on_commit_in_schema(lambda: task.delay(*args))

@@ -12,7 +12,8 @@ IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 PDF_MAGIC = b"%PDF-"
 
 
-def _check_size(upload: UploadedFile) -> None:
+def size_check(upload: UploadedFile) -> None:
+    """Refuse an empty file or one over 10 MB, with the message every upload form uses."""
     if upload.size is None or upload.size == 0:
         raise ValidationError("The file is empty.", code="empty")
     if upload.size > MAX_UPLOAD_BYTES:
@@ -23,7 +24,7 @@ def _check_size(upload: UploadedFile) -> None:
 
 def image_validate(upload: UploadedFile) -> str:
     """Return the image's MIME type; refuse anything that is not a real JPEG, PNG or WebP."""
-    _check_size(upload)
+    size_check(upload)
     try:
         upload.seek(0)
         with Image.open(upload) as image:
@@ -44,7 +45,7 @@ def image_validate(upload: UploadedFile) -> str:
 
 def document_validate(upload: UploadedFile) -> str:
     """Certificates: a PDF or an image, checked by content. Returns the MIME type."""
-    _check_size(upload)
+    size_check(upload)
     upload.seek(0)
     head = upload.read(len(PDF_MAGIC))
     upload.seek(0)

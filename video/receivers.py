@@ -3,28 +3,15 @@ canceled or moved call's room lets nobody stay in."""
 
 from __future__ import annotations
 
-from django.db import connection, transaction
 from django.dispatch import receiver
 from django.utils import timezone
-from django_tenants.utils import schema_context
 
 from booking import signals
 from booking.models import Call
+from core.tasks import on_commit_in_schema
 from video.access import room_window, video_settings
 from video.completion import completion_schedule
 from video.live import room_put_out
-
-
-def _after_commit(work) -> None:
-    """Run ``work`` once the transaction commits, in the schema that is current now (a webhook
-    changes a tenant's rows inside ``tenant_context`` and commits after leaving it)."""
-    schema = connection.schema_name
-
-    def run() -> None:
-        with schema_context(schema):
-            work()
-
-    transaction.on_commit(run, robust=True)
 
 
 @receiver(signals.booking_confirmed, dispatch_uid="video_booking_confirmed")
@@ -37,14 +24,14 @@ def _rescheduled(sender, *, call, old_start, old_end, **kwargs) -> None:
     completion_schedule(call)
     opens_at, closes_at = room_window(call, video_settings())
     if not opens_at <= timezone.now() <= closes_at:
-        _after_commit(lambda: room_put_out(
+        on_commit_in_schema(lambda: room_put_out(
             call, "This call has moved to another time: use the link in your email then."))
 
 
 @receiver(signals.booking_canceled, dispatch_uid="video_booking_canceled")
 def _canceled(sender, *, call, participant, **kwargs) -> None:
     if call.status == Call.Status.CANCELED:
-        _after_commit(lambda: room_put_out(call, "This call was canceled."))
+        on_commit_in_schema(lambda: room_put_out(call, "This call was canceled."))
     elif participant is not None:
-        _after_commit(lambda: room_put_out(call, "Your booking for this call was canceled.",
+        on_commit_in_schema(lambda: room_put_out(call, "Your booking for this call was canceled.",
                                            participant_id=participant.pk))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -22,7 +23,7 @@ from accounts.access import owner_required
 from booking.models import Call, CallParticipant
 from booking.services import booking_by_token
 from core.exceptions import ApplicationError, NotFound
-from core.uploads import MAX_UPLOAD_BYTES
+from core.uploads import MAX_UPLOAD_BYTES, size_check
 from video import room as room_service
 from video.access import (
     Entry,
@@ -160,11 +161,11 @@ def chat_files(request: HttpRequest, call_id: str) -> JsonResponse:
     upload = request.FILES.get("file")
     if upload is None:
         return JsonResponse({"detail": "Choose a file to send.", "code": "invalid"}, status=422)
-    if upload.size > MAX_UPLOAD_BYTES:
-        return JsonResponse({"detail": f"The file is {upload.size / 1024 / 1024:.1f} MB; the limit is 10 MB.",
-                             "code": "too_large"}, status=422)
-    if upload.size == 0:
-        return JsonResponse({"detail": "The file is empty.", "code": "invalid"}, status=422)
+    try:
+        size_check(upload)
+    except ValidationError as exc:
+        return JsonResponse({"detail": exc.messages[0], "code": "too_large" if exc.code == "too_large" else "invalid"},
+                            status=422)
     name = (upload.name or "file").replace("\x00", "").rsplit("/", 1)[-1][:200] or "file"
     message = ChatMessage(call=call, participant=entry.participant, author_name=entry.person.name,
                           file_name=name, file_size=upload.size,
