@@ -81,8 +81,8 @@ def test_host_and_client_meet_with_video_chat_hands_and_moderation(meeting):
             expect(client_page.locator("#host-notice")).to_be_hidden()
 
             # Each browser receives the other's video.
-            host_page.wait_for_function(REMOTE_VIDEO_PLAYING, timeout=20000)
-            client_page.wait_for_function(REMOTE_VIDEO_PLAYING, timeout=20000)
+            host_page.wait_for_function(REMOTE_VIDEO_PLAYING, timeout=45000)
+            client_page.wait_for_function(REMOTE_VIDEO_PLAYING, timeout=45000)
             shot(host_page, "room-host-sees-client")
             shot(client_page, "room-client-sees-host")
 
