@@ -337,6 +337,45 @@ ZOOM_API_BASE = env_str(
 # How long the token a room page hands its WebSocket stays valid (it is renewed on reconnect).
 VIDEO_ROOM_TOKEN_SECONDS = env_int("VIDEO_ROOM_TOKEN_SECONDS", 120)
 
+# --- Calendar sync ----------------------------------------------------------------
+# Google Calendar and Microsoft Graph over OAuth 2. With no client id the local emulators
+# (sandbox/google/, sandbox/microsoft/ on the platform host) stand in for the provider; nothing
+# else changes. The OAuth callback is /oauth/callback/<provider> on the platform host and push
+# notifications arrive at /webhooks/google-calendar and /webhooks/microsoft-calendar there.
+_platform_url = f"{PUBLIC_URL_SCHEME}://{PLATFORM_DOMAIN}{_port_suffix}"
+GOOGLE_CLIENT_ID = env_str("GOOGLE_CLIENT_ID")
+GOOGLE_EMULATED = not GOOGLE_CLIENT_ID
+GOOGLE_CLIENT_SECRET = env_str("GOOGLE_CLIENT_SECRET", "emulator-secret" if GOOGLE_EMULATED else "")
+if GOOGLE_EMULATED:
+    GOOGLE_CLIENT_ID = "consultio-local.apps.googleusercontent.com"
+_google = f"{_platform_url}/sandbox/google"
+GOOGLE_AUTH_URL = env_str("GOOGLE_AUTH_URL", f"{_google}/o/oauth2/v2/auth" if GOOGLE_EMULATED
+                          else "https://accounts.google.com/o/oauth2/v2/auth")
+GOOGLE_TOKEN_URL = env_str("GOOGLE_TOKEN_URL", f"{_google}/token" if GOOGLE_EMULATED
+                           else "https://oauth2.googleapis.com/token")
+GOOGLE_REVOKE_URL = env_str("GOOGLE_REVOKE_URL", f"{_google}/revoke" if GOOGLE_EMULATED
+                            else "https://oauth2.googleapis.com/revoke")
+GOOGLE_USERINFO_URL = env_str("GOOGLE_USERINFO_URL", f"{_google}/v1/userinfo" if GOOGLE_EMULATED
+                              else "https://openidconnect.googleapis.com/v1/userinfo")
+GOOGLE_CALENDAR_API_BASE = env_str("GOOGLE_CALENDAR_API_BASE", f"{_google}/calendar/v3" if GOOGLE_EMULATED
+                                   else "https://www.googleapis.com/calendar/v3")
+MICROSOFT_CLIENT_ID = env_str("MICROSOFT_CLIENT_ID")
+MICROSOFT_EMULATED = not MICROSOFT_CLIENT_ID
+MICROSOFT_CLIENT_SECRET = env_str("MICROSOFT_CLIENT_SECRET", "emulator-secret" if MICROSOFT_EMULATED else "")
+if MICROSOFT_EMULATED:
+    MICROSOFT_CLIENT_ID = "00000000-0000-0000-0000-00000c0a5017"
+# "common" lets both work/school and personal Microsoft accounts sign in.
+MICROSOFT_TENANT = env_str("MICROSOFT_TENANT", "common")
+_microsoft = f"{_platform_url}/sandbox/microsoft"
+MICROSOFT_AUTHORITY = env_str("MICROSOFT_AUTHORITY", _microsoft if MICROSOFT_EMULATED
+                              else "https://login.microsoftonline.com")
+MICROSOFT_GRAPH_BASE = env_str("MICROSOFT_GRAPH_BASE", f"{_microsoft}/graph/v1.0" if MICROSOFT_EMULATED
+                               else "https://graph.microsoft.com/v1.0")
+# The emulators answer only where this is on (make dev, tests).
+CALENDAR_SANDBOX = env_bool("CALENDAR_SANDBOX", DEBUG)
+# Where providers deliver push notifications (the platform's public https address in production).
+CALENDAR_PUSH_BASE_URL = env_str("CALENDAR_PUSH_BASE_URL", _platform_url).rstrip("/")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

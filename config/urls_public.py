@@ -31,5 +31,9 @@ if settings.ZOOM_EMULATED:
     urlpatterns.append(path("sandbox/zoom/", include("sandbox.zoom_urls")))
 if settings.DNS_EMULATED:
     urlpatterns.append(path("sandbox/dns/", include("sandbox.dns_urls")))
+if settings.GOOGLE_EMULATED:
+    urlpatterns.append(path("sandbox/google/", include("sandbox.google.urls")))
+if settings.MICROSOFT_EMULATED:
+    urlpatterns.append(path("sandbox/microsoft/", include("sandbox.microsoft.urls")))
 if settings.STRIPE_EMULATED:
     urlpatterns.append(path("sandbox/", include("sandbox.urls")))
