@@ -11,10 +11,11 @@ Rules, and why:
   (CNAME, MX) alone, and DNS is reached through ``tenants.dns`` so tests and ``make dev`` answer it
   from an emulated zone. Once verified a domain stays verified; the TXT record may be removed.
 - **One site per domain.** A domain verified by another site is refused (409). A pending or failed
-  claim blocks others too (409), but only for ``CLAIM_LAPSES_AFTER`` (7 days) after it was added:
-  after that anyone may add it again and the stale claim is dropped, so nobody can squat a domain
-  they cannot verify. Adding a domain the site already has is a 409 as well (nothing is created
-  twice; the existing entry, with its TXT record, is in the list).
+  claim blocks others too (409), but only for ``CLAIM_LAPSES_AFTER`` (7 days) after the site
+  *first* added that name: after that anyone may add it and the stale claim is dropped, so nobody
+  can squat a domain they cannot verify. The first time is kept in ``DomainClaim`` across removals,
+  so removing and re-adding does not restart the clock. Adding a domain the site already has is a
+  409 as well (nothing is created twice; the existing entry, with its TXT record, is in the list).
 - **The platform subdomain always stays**; it cannot be removed, and when the primary custom domain
   is removed the platform subdomain becomes primary again in the same transaction.
 """
@@ -26,7 +27,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -34,7 +35,7 @@ from django.utils import timezone
 
 from core.exceptions import Conflict, InvalidInput, NotFound
 from tenants.dns import DNSLookupError, txt_records
-from tenants.models import Domain, Tenant
+from tenants.models import Domain, DomainClaim, Tenant
 from tenants.selectors import tenant_domain_for
 
 logger = logging.getLogger(__name__)
@@ -189,8 +190,22 @@ def tenant_domains(*, tenant: Tenant) -> list[Domain]:
     return list(Domain.objects.filter(tenant=tenant).order_by("-kind", "created_at", "pk"))
 
 
-def claim_lapses_at(domain: Domain):
-    return domain.created_at + CLAIM_LAPSES_AFTER
+def claims_lapse_at(domains: list[Domain]) -> dict[int, datetime]:
+    """When each of these custom domains stops holding other sites off, by domain id: seven days
+    after its site first added the name (one query)."""
+    custom = [domain for domain in domains if domain.kind == Domain.Kind.CUSTOM]
+    if not custom:
+        return {}
+    first = {
+        (claim.tenant_id, claim.domain): claim.first_claimed_at
+        for claim in DomainClaim.objects.filter(
+            domain__in={domain.domain for domain in custom}, tenant__in={domain.tenant_id for domain in custom})
+    }
+    return {
+        domain.pk: min(first.get((domain.tenant_id, domain.domain), domain.created_at), domain.created_at)
+        + CLAIM_LAPSES_AFTER
+        for domain in custom
+    }
 
 
 # --- Changes ------------------------------------------------------------------------------------
@@ -223,8 +238,8 @@ def domain_add(*, tenant: Tenant, domain: str) -> Domain:
             if existing.status == Domain.Status.VERIFIED or existing.kind == Domain.Kind.PLATFORM:
                 raise Conflict(f"{name} is already used by another site. If the domain is yours, contact support.",
                                code="domain_taken")
-            if now < claim_lapses_at(existing):
-                lapses = claim_lapses_at(existing)
+            lapses = claims_lapse_at([existing])[existing.pk]
+            if now < lapses:
                 raise Conflict(
                     f"Another site has added {name} and is verifying it. If the domain is yours and that claim "
                     f"is still unverified on {lapses:%d %B %Y at %H:%M} UTC, you can add it then.",
@@ -244,6 +259,7 @@ def domain_add(*, tenant: Tenant, domain: str) -> Domain:
                 )
                 # Not ``save()``: DomainMixin.save() would make a domain primary if none were.
                 Domain.objects.bulk_create([created])
+                DomainClaim.objects.get_or_create(domain=name, tenant=tenant, defaults={"first_claimed_at": now})
         except IntegrityError:
             # Another site added the same name at the same moment.
             raise Conflict(f"{name} is already used by another site.", code="domain_taken") from None
@@ -299,6 +315,9 @@ def domain_verify(*, tenant: Tenant, domain_id: int | str) -> Domain:
             locked.failure_reason = reason[:300]
             locked.verified_at = now if status == Domain.Status.VERIFIED else None
             locked.save(update_fields=["status", "checked_at", "failure_reason", "verified_at"])
+            if status == Domain.Status.VERIFIED:
+                # Settled: whoever adds the name later starts afresh (it is refused while verified here).
+                DomainClaim.objects.filter(domain=locked.domain).delete()
     if locked.status == Domain.Status.VERIFIED:
         logger.info("Tenant %s verified custom domain %s", tenant.pk, locked.domain)
     return locked

@@ -137,6 +137,22 @@ class Domain(DomainMixin):
         return self.domain
 
 
+class DomainClaim(models.Model):
+    """When a site first added a custom domain name. Kept when the site removes the domain again,
+    so removing and re-adding a claim it cannot verify does not restart the time other sites are
+    held off (tenants/domains.py); dropped for everyone once someone verifies the name."""
+
+    domain = models.CharField(max_length=253)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="domain_claims")
+    first_claimed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["domain", "tenant"], name="domain_claim_once_per_tenant")]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
 class StaffAction(models.Model):
     """Audit log of everything done to tenants by platform staff or operators."""
 

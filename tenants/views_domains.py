@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.access import owner_required
 from core.exceptions import ApplicationError, NotFound
 from tenants.domains import (
-    claim_lapses_at,
+    claims_lapse_at,
     domain_add,
     domain_make_primary,
     domain_remove,
@@ -37,11 +37,13 @@ class DomainForm(forms.Form):
 
 def _rows(tenant) -> list[dict]:
     rows = []
-    for domain in tenant_domains(tenant=tenant):
+    domains = tenant_domains(tenant=tenant)
+    lapse = claims_lapse_at(domains)
+    for domain in domains:
         row = {"domain": domain, "custom": domain.kind == Domain.Kind.CUSTOM}
         if row["custom"]:
             row |= {"txt": verification_record(domain), "cname": routing_record(domain),
-                    "lapses_at": claim_lapses_at(domain)}
+                    "lapses_at": lapse[domain.pk]}
         rows.append(row)
     return rows
 

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from conftest import ALPHA_OWNER_PASSWORD, BETA_OWNER_PASSWORD, MEMBER_PASSWORD
 from tenants.dns import DNSLookupError, txt_records
-from tenants.models import Domain, Tenant
+from tenants.models import Domain, DomainClaim, Tenant
 
 # --- Fixtures -------------------------------------------------------------------------------------
 
@@ -232,6 +232,27 @@ def test_an_unverified_claim_lapses_after_seven_days(alpha_api, beta_api, client
     dns_zone.set(taken["verification"]["name"], taken["verification"]["value"])
     assert beta_api.call("post", f"/me/domains/{taken['id']}/verify").json()["status"] == "verified"
     assert "Beta Coaching" in client.get("/login/", HTTP_HOST=name).content.decode()
+
+
+def test_removing_and_re_adding_a_claim_does_not_restart_its_clock(alpha_api, beta_api, dns_zone, name):
+    first = _add(alpha_api, name).json()
+    DomainClaim.objects.filter(domain=name).update(first_claimed_at=timezone.now() - timedelta(days=6))
+    assert alpha_api.call("delete", f"/me/domains/{first['id']}").status_code == 204
+    again = _add(alpha_api, name)
+    assert again.status_code == 201
+    refused = _add(beta_api, name)
+    assert refused.status_code == 409 and refused.json()["code"] == "domain_claimed"
+    # Held off until seven days after alpha *first* added the name, not after the re-add.
+    tomorrow = timezone.now() + timedelta(days=1)
+    assert f"{tomorrow:%d %B %Y}" in refused.json()["detail"]
+
+    DomainClaim.objects.filter(domain=name).update(first_claimed_at=timezone.now() - timedelta(days=7, minutes=1))
+    taken = _add(beta_api, name)
+    assert taken.status_code == 201, taken.content
+    # Once beta verifies, the history is settled: nobody's old first claim counts any more.
+    dns_zone.set(taken.json()["verification"]["name"], taken.json()["verification"]["value"])
+    assert beta_api.call("post", f"/me/domains/{taken.json()['id']}/verify").json()["status"] == "verified"
+    assert not DomainClaim.objects.filter(domain=name).exists()
 
 
 # --- Validation ---------------------------------------------------------------------------------
