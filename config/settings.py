@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 
 import dj_database_url
+from django.utils.functional import lazy
 
 from config.env import (
     BASE_DIR,
@@ -250,7 +251,16 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-WAGTAIL_SITE_NAME = PLATFORM_NAME
+
+def _tenant_site_name() -> str:
+    """The site editor names the tenant it edits (e.g. "type the site's name to confirm" when
+    deleting many pages), so the setting follows the schema of the request."""
+    from django.db import connection
+
+    return getattr(getattr(connection, "tenant", None), "name", "") or PLATFORM_NAME
+
+
+WAGTAIL_SITE_NAME = lazy(_tenant_site_name, str)()
 WAGTAILADMIN_BASE_URL = f"{PUBLIC_URL_SCHEME}://{PLATFORM_DOMAIN}"
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 # The site editor (/cms/ on a tenant host) signs people in through the tenant's own sign-in page

@@ -90,9 +90,18 @@ def test_the_editor_is_for_the_owner_and_people_they_let(client, login, tenant_a
 
 
 def test_nobody_reaches_a_tenants_editor_from_another_host(client, login, alpha_host, beta_host, platform_host,
-                                                            staff_client):
+                                                            staff_client, tenant_beta):
     login(client, alpha_host, "alice@alpha.example", ALPHA_OWNER_PASSWORD)
-    assert client.get("/cms/", HTTP_HOST=alpha_host).status_code == 200
+    editor = client.get("/cms/", HTTP_HOST=alpha_host)
+    assert editor.status_code == 200
+    # The editor names the tenant's site, not the platform (nor Wagtail).
+    title = editor.content.decode().split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "Alpha Advisory site editor" in title and "Wagtail" not in title
+    # Wagtail's own uses of the site name (e.g. "type the site's name to confirm") follow the tenant too.
+    with tenant_context(tenant_beta):
+        assert str(settings.WAGTAIL_SITE_NAME) == "Beta Coaching"
+    with schema_context("public"):
+        assert str(settings.WAGTAIL_SITE_NAME) == "Consultio"
     # Alpha's session means nothing on beta's host, and the platform host has no editor at all.
     assert client.get("/cms/", HTTP_HOST=beta_host).status_code == 302
     assert client.get("/cms/", HTTP_HOST=platform_host).status_code == 404
