@@ -463,7 +463,7 @@ def test_owner_page_adds_verifies_makes_primary_and_removes(client, login, alpha
     added = client.post("/settings/domains/", {"domain": name}, HTTP_HOST=alpha_host, follow=True)
     body = added.content.decode()
     domain = Domain.objects.get(domain=name)
-    assert f"<code style=\"user-select: all\">_consultio-verify.{name}</code>" in body
+    assert f"<code class=\"wrap\" style=\"user-select: all\">_consultio-verify.{name}</code>" in body
     assert f"consultio-verify={domain.verification_token}</code>" in body
     assert "Waiting for verification" in body
 
