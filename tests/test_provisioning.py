@@ -97,3 +97,20 @@ def test_a_sign_up_takes_a_spare_schema_and_a_replacement_is_cloned(db, settings
     other = tenant_provision(slug="later", name="Later Co", owner_name="Lee Later",
                              owner_email="lee@later.example", owner_password="later-owner-pass-1").tenant
     assert schema_exists(other.schema_name)
+
+
+def test_migrate_with_nothing_to_apply_keeps_the_spares_and_tops_the_pool_up(db, settings):
+    """``make dev`` runs ``migrate`` at every start: with nothing to apply, the spares cloned from
+    the unchanged template stay (only a template that took migrations makes them stale)."""
+    from django.core.management import call_command
+
+    from tenants.models import SpareSchema
+    from tenants.spares import spares_fill
+
+    settings.TENANT_SPARE_SCHEMAS = 1
+    spares_fill()
+    spare = SpareSchema.objects.get().schema_name
+    settings.TENANT_SPARE_SCHEMAS = 2
+    call_command("migrate", verbosity=0)
+    kept = set(SpareSchema.objects.values_list("schema_name", flat=True))
+    assert spare in kept and len(kept) == 2

@@ -41,6 +41,17 @@ def tenant_sites_ensure(template: str) -> None:
     connection.set_schema_to_public()
 
 
+def _migrations_applied(schema: str) -> tuple[int, int] | None:
+    """How many migrations ``schema`` records and the last one's id (None before its first): a
+    ``migrate`` that applied nothing leaves it unchanged, and the costly steps after it are skipped."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [f'"{schema}".django_migrations'])
+        if cursor.fetchone()[0] is None:
+            return None
+        cursor.execute(f'SELECT count(*), coalesce(max(id), 0) FROM "{schema}".django_migrations')
+        return tuple(cursor.fetchone())
+
+
 class Command(MigrateSchemasCommand):
     def handle(self, *args, **options):
         super().handle(*args, **options)
@@ -51,14 +62,17 @@ class Command(MigrateSchemasCommand):
             if not schema_exists(template):
                 with connection.cursor() as cursor:
                     cursor.execute(f'CREATE SCHEMA "{template}"')
+            before = _migrations_applied(template)
             executor = GET_EXECUTOR_FUNCTION(codename=self.executor)(self.args, self.options)
             executor.run_migrations(tenants=[template])
             connection.set_schema_to_public()
-            tenant_sites_ensure(template)
-            # Spares were cloned from the template as it was: replace them.
             from tenants.spares import spares_drop, spares_fill
 
-            spares_drop()
+            if _migrations_applied(template) != before:
+                # Tenants' schemas took the same migrations as the template just did.
+                tenant_sites_ensure(template)
+                # Spares were cloned from the template as it was: replace them.
+                spares_drop()
             spares_fill()
         if self.sync_public and everything:
             platform_tenant_ensure()
