@@ -96,6 +96,16 @@ def offering_slots(*, offering: Offering, start: date, end: date, time_zone: str
     )
 
 
+def calls_visible_to(*, user) -> QuerySet[Call]:
+    """Calls ``user`` may read in the workspace: every call for the owner, their own for a
+    consultant, their consultants' for an assistant; none for anyone else (staff, visitors)."""
+    from accounts.selectors import consultants_visible_to
+
+    if not user.is_authenticated or user.role == User.Role.STAFF:
+        return Call.objects.none()
+    return Call.objects.filter(consultant__in=consultants_visible_to(user=user))
+
+
 def calls_for(*, consultants: QuerySet[User], tab: str, now: datetime) -> QuerySet[Call]:
     # Each participant comes with its payment and refund (billing), in the same prefetch query.
     participants = Prefetch("participants", queryset=CallParticipant.objects.select_related("payment__refund"))

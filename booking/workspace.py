@@ -300,16 +300,15 @@ def offering_remove(request: HttpRequest, offering_id: str) -> HttpResponse:
 
 def _access_visible_call(user, call_id: str):
     """A call of a consultant ``user`` may see (own, any for the owner, assigned for an assistant)."""
-    from accounts.selectors import consultants_visible_to
-    from booking.models import Call
+    from booking.selectors import calls_visible_to
     from core.exceptions import parse_public_id
 
     try:
         public_id = parse_public_id(call_id)
     except ApplicationError:
         raise Http404 from None
-    call = Call.objects.select_related("consultant__profile", "offering").prefetch_related("participants") \
-        .filter(public_id=public_id, consultant__in=consultants_visible_to(user=user)).first()
+    call = calls_visible_to(user=user).select_related("consultant__profile", "offering") \
+        .prefetch_related("participants").filter(public_id=public_id).first()
     if call is None:
         raise Http404
     return call
