@@ -64,6 +64,7 @@ TENANT_APPS = [
     "billing",
     "notifications",
     "video",
+    "calendars",
     "themes",
     "cms",
     "wagtail.contrib.forms",
@@ -383,6 +384,12 @@ MICROSOFT_GRAPH_BASE = env_str("MICROSOFT_GRAPH_BASE", f"{_microsoft}/graph/v1.0
                                else "https://graph.microsoft.com/v1.0")
 # The emulators answer only where this is on (make dev, tests).
 CALENDAR_SANDBOX = env_bool("CALENDAR_SANDBOX", DEBUG)
+# Fernet keys that encrypt calendar tokens at rest (first encrypts; all decrypt, for rotation).
+# Unset: one is derived from DJANGO_SECRET_KEY.
+CALENDAR_TOKEN_KEYS = env_list("CALENDAR_TOKEN_KEYS", [])
+# How often calendars are polled when push notifications are missed, and ICS addresses fetched.
+CALENDAR_POLL_SECONDS = env_int("CALENDAR_POLL_SECONDS", 900)
+CALENDAR_ICS_POLL_SECONDS = env_int("CALENDAR_ICS_POLL_SECONDS", 900)
 # Where providers deliver push notifications (the platform's public https address in production).
 CALENDAR_PUSH_BASE_URL = env_str("CALENDAR_PUSH_BASE_URL", _platform_url).rstrip("/")
 

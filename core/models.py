@@ -50,3 +50,20 @@ class WebhookEvent(models.Model):
 def settings_row(model: type[models.Model]) -> models.Model:
     """A tenant's one-row settings table (booking, billing, notification rules): the row, made on first use."""
     return model.objects.first() or model.objects.create()
+
+
+class PushRoute(models.Model):
+    """Which tenant a provider's push channel belongs to. Calendar providers notify the platform
+    host naming only their channel (or subscription); this public row routes the notification to
+    the tenant's schema, where the channel's secret is checked."""
+
+    provider = models.CharField(max_length=20)
+    channel_id = models.CharField(max_length=200)
+    schema_name = models.CharField(max_length=63)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "channel_id"], name="push_route_once")]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.channel_id} → {self.schema_name}"

@@ -25,7 +25,7 @@ from devstack import services
 ROOT = services.ROOT
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
-APP_DIRS = ["config", "core", "accounts", "consultants", "booking", "billing", "notifications", "video", "themes",
+APP_DIRS = ["config", "core", "accounts", "consultants", "booking", "billing", "notifications", "video", "calendars", "themes",
             "cms", "sandbox", "tenants", "templates", "static"]
 
 
