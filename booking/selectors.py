@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 
 from accounts.models import User
 from booking.models import Call, CallParticipant, DateOverride, Offering, Vacation, WeeklyPeriod
@@ -29,14 +29,25 @@ def schedule_for(*, consultant: User, time_zone: str) -> Schedule:
 
 
 def busy_for(*, consultant: User, window: Interval, exclude_call_id: int | None = None) -> list[Interval]:
-    """Time the consultant is not free: their pending and confirmed calls, widened by their buffers.
-    (External calendars add their events here.)"""
+    """Time the consultant is not free, in one query: their pending and confirmed calls (widened by
+    their buffers) and the busy events mirrored from their readable calendars — except the events
+    written there for calls, which are those calls."""
+    from calendars.models import CallCalendarEvent, ExternalCalendarEvent
+
+    since, until = window[0] - timedelta(days=1), window[1] + timedelta(days=1)
     calls = Call.objects.filter(consultant=consultant, status__in=ACTIVE_STATUSES,
-                                blocked_start__lt=window[1] + timedelta(days=1),
-                                blocked_end__gt=window[0] - timedelta(days=1))
+                                blocked_start__lt=until, blocked_end__gt=since)
     if exclude_call_id is not None:
         calls = calls.exclude(pk=exclude_call_id)
-    return list(calls.values_list("blocked_start", "blocked_end"))
+    ours = CallCalendarEvent.objects.filter(calendar_id=OuterRef("calendar_id"),
+                                            provider_event_id=OuterRef("provider_event_id"))
+    external = ExternalCalendarEvent.objects.filter(
+        consultant=consultant, calendar__readable=True, start__lt=until, end__gt=since,
+        transparency=ExternalCalendarEvent.Transparency.OPAQUE,
+        status__in=(ExternalCalendarEvent.Status.CONFIRMED, ExternalCalendarEvent.Status.TENTATIVE),
+    ).exclude(Exists(ours))
+    return list(calls.values_list("blocked_start", "blocked_end")
+                .union(external.values_list("start", "end"), all=True))
 
 
 def rules_for(offering: Offering) -> SlotRules:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.urls import include, path
 
 from billing.webhooks import stripe_webhook
+from calendars import views as calendar_views
 from core import devmail
 from core.views import healthz
 from tenants import views
@@ -14,6 +15,10 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("healthz", healthz, name="healthz"),
     path("webhooks/stripe", stripe_webhook, name="stripe_webhook"),
+    # Calendar providers: one OAuth redirect URI per provider app, and their push notifications.
+    path("oauth/callback/<str:provider>", calendar_views.oauth_callback, name="calendar_oauth_callback"),
+    path("webhooks/google-calendar", calendar_views.google_push, name="google_calendar_push"),
+    path("webhooks/microsoft-calendar", calendar_views.microsoft_push, name="microsoft_calendar_push"),
     path("console/", include("tenants.urls_console")),
     # On-demand TLS: the proxy asks before it requests a certificate for a host (platform/Caddyfile).
     path("internal/tls-allowed", tls_allowed, name="tls_allowed"),

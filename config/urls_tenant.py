@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("video.urls")),
     path("", include("themes.urls")),
     path("", include("tenants.urls_domains")),
+    path("", include("calendars.urls")),
     path("", include("booking.urls")),
     path("", include("booking.urls_workspace")),
     # Last: every other path is a page of the tenant's site (the home page at /).

@@ -48,6 +48,7 @@ def register_routers() -> None:
     from billing.api import router as billing_router
     from booking.api import me as booking_me_router
     from booking.api import public as booking_public_router
+    from calendars.api import router as calendars_router
     from tenants.domains_api import router as domains_router
     from themes.api import router as theme_router
 
@@ -57,6 +58,7 @@ def register_routers() -> None:
     api.add_router("/v1/me", billing_router)
     api.add_router("/v1/me", theme_router)
     api.add_router("/v1/me", domains_router)
+    api.add_router("/v1/me", calendars_router)
 
 
 register_routers()

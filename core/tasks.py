@@ -12,6 +12,7 @@ DUE_WORK_TASKS = {
     "notifications.outbox": "notifications.tasks.outbox_sweep_task",
     "notifications.reminders": "notifications.tasks.reminders_send_task",
     "video.complete": "video.tasks.calls_complete_task",
+    "calendars.sync": "calendars.tasks.calendars_due_task",
 }
 
 

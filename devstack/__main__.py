@@ -25,8 +25,8 @@ from devstack import services
 ROOT = services.ROOT
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
-APP_DIRS = ["config", "core", "accounts", "consultants", "booking", "billing", "notifications", "video", "calendars", "themes",
-            "cms", "sandbox", "tenants", "templates", "static"]
+APP_DIRS = ["config", "core", "accounts", "consultants", "booking", "billing", "notifications", "video", "calendars",
+            "themes", "cms", "sandbox", "tenants", "templates", "static"]
 
 
 def _env(started: services.Started, **extra: str) -> dict[str, str]:

@@ -315,3 +315,18 @@ def payout_sent(payout, owner) -> None:
           paragraphs=[f"{_money(payout.amount, payout.currency)} was sent to your bank account."],
           facts=[("Expected", arrival), ("Reference", payout.stripe_payout_id)],
           buttons=[("See payouts", f"{site}/payouts/")])
+
+
+def calendar_needs_reconnect(connection) -> None:
+    """Once per failure: a connected calendar stopped working and the consultant must reconnect it."""
+    consultant = connection.consultant
+    _, site = _site()
+    account = connection.account_email or connection.ics_url
+    _send("calendar_needs_reconnect", None, consultant.email,
+          f"Reconnect your calendar: {connection.get_provider_display()}",
+          headline="Your calendar needs reconnecting",
+          paragraphs=[f"Hello {consultant.full_name}, we can no longer read {account} "
+                      f"({connection.get_provider_display()}). Until you reconnect it, events you add there "
+                      "do not block your booking page, and new calls are not written to it.",
+                      f"What happened: {connection.failure_reason or 'the provider refused our access.'}"],
+          buttons=[("Reconnect", f"{site}/calendars/")])
