@@ -400,6 +400,23 @@ def stripe_webhooks(webhook_receiver, platform_host, django_capture_on_commit_ca
 
 
 @pytest.fixture
+def beta_api(client, beta_host):
+    """The JSON API on beta's host, as its owner (Bearer token)."""
+    token = client.post("/api/v1/auth/token", {"email": "bob@beta.example", "password": BETA_OWNER_PASSWORD},
+                        content_type="application/json", HTTP_HOST=beta_host).json()["access"]
+
+    class Api:
+        host = beta_host
+
+        def call(self, method, path, body=None, auth=True, **extra):
+            headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if auth else {}
+            kwargs = {"content_type": "application/json"} if body is not None else {}
+            return getattr(client, method)(f"/api/v1{path}", body, HTTP_HOST=beta_host, **headers, **kwargs, **extra)
+
+    return Api()
+
+
+@pytest.fixture
 def alpha_api(client, alpha_host):
     """The JSON API on alpha's host, as its owner (Bearer token) or anonymously (``auth=False``)."""
     token = client.post("/api/v1/auth/token", {"email": "alice@alpha.example", "password": ALPHA_OWNER_PASSWORD},

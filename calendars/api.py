@@ -71,11 +71,11 @@ def connection_create(request: HttpRequest):
     data = _body(request)
     provider = data.get("provider")
     if provider == "ics":
-        from calendars.ics import ics_connection_add
-
         url = data.get("url")
         if not isinstance(url, str) or not url.strip():
             raise InvalidInput("Give the calendar's ICS address as “url”.", field="url")
+        from calendars.ics import ics_connection_add
+
         return Status(201, connection_out(ics_connection_add(consultant=consultant, url=url.strip())))
     hint = data.get("login_hint") or ""
     if not isinstance(hint, str) or len(hint) > 254:

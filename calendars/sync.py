@@ -139,13 +139,13 @@ def connection_sync(conn: CalendarConnection, *, now: datetime | None = None) ->
 
     Returns what happened: "synced", "retry" (temporary failure, rescheduled), "needs_reconnect",
     "failed" (the provider refused; polled again later) or "skipped"."""
-    from calendars import ics  # builds on this module
-
     now = now or timezone.now()
     if conn.status == CalendarConnection.Status.NEEDS_RECONNECT:
         return "skipped"
     if conn.provider == "ics":
-        return ics.ics_sync(conn, now=now)
+        from calendars.ics import ics_sync  # builds on this module
+
+        return ics_sync(conn, now=now)
     try:
         for calendar in conn.calendars.filter(readable=True):
             calendar_sync(conn, calendar, now=now)
