@@ -432,3 +432,41 @@ def alpha_api(client, alpha_host):
                                            **headers, **kwargs, **extra)
 
     return Api()
+
+
+@pytest.fixture
+def push_receiver():
+    """A loopback endpoint keeping the providers' push notifications, to hand them to the product
+    (whose rows in a test's transaction the live server cannot see)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import unquote
+
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.append({"path": self.path, "body": body, "headers": dict(self.headers)})
+            if "validationToken=" in self.path:
+                token = self.path.split("validationToken=", 1)[1].split("&")[0]
+                payload = unquote(token).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                return
+            self.send_response(202)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.received = received
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+    server.server_close()

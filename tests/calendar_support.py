@@ -3,14 +3,11 @@ connect an emulated account the way a consultant does, and act as its owner in t
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 
 
 def emulators_on(settings, live_server_url: str) -> str:
@@ -86,39 +83,3 @@ def connect(api, client, platform_host: str, provider: str, email: str) -> str:
     assert done.status_code == 302, done.content.decode()[:2000]
     assert "/calendars/?connected=" in done["Location"]
     return done["Location"].rsplit("=", 1)[1]
-
-
-@pytest.fixture
-def push_receiver():
-    """A loopback endpoint keeping the providers' push notifications, to hand them to the product
-    (whose rows in a test's transaction the live server cannot see)."""
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            received.append({"path": self.path, "body": body, "headers": dict(self.headers)})
-            if "validationToken=" in self.path:
-                token = self.path.split("validationToken=", 1)[1].split("&")[0]
-                from urllib.parse import unquote
-
-                payload = unquote(token).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-                return
-            self.send_response(202)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    server.received = received
-    server.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield server
-    server.shutdown()
-    server.server_close()

@@ -8,14 +8,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from unittest import mock
 
 import pytest
-from django.core import mail  # noqa: F401 - the mailbox fixture reads the outbox
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from conftest import MEMBER_PASSWORD
-from tests.calendar_support import Emulator, connect, emulators_on, new_email, push_receiver  # noqa: F401
+from tests.calendar_support import Emulator, connect, emulators_on, new_email
 
 pytestmark = pytest.mark.django_db
 
