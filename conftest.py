@@ -440,7 +440,7 @@ def push_receiver():
     (whose rows in a test's transaction the live server cannot see)."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    from urllib.parse import unquote
+    from urllib.parse import unquote_plus
 
     received: list[dict] = []
 
@@ -450,7 +450,7 @@ def push_receiver():
             received.append({"path": self.path, "body": body, "headers": dict(self.headers)})
             if "validationToken=" in self.path:
                 token = self.path.split("validationToken=", 1)[1].split("&")[0]
-                payload = unquote(token).encode()
+                payload = unquote_plus(token).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")
                 self.send_header("Content-Length", str(len(payload)))
