@@ -11,11 +11,12 @@ Rules, and why:
   (CNAME, MX) alone, and DNS is reached through ``tenants.dns`` so tests and ``make dev`` answer it
   from an emulated zone. Once verified a domain stays verified; the TXT record may be removed.
 - **One site per domain.** A domain verified by another site is refused (409). A pending or failed
-  claim blocks others too (409), but only for ``CLAIM_LAPSES_AFTER`` (7 days) after the site
-  *first* added that name: after that anyone may add it and the stale claim is dropped, so nobody
-  can squat a domain they cannot verify. The first time is kept in ``DomainClaim`` across removals,
-  so removing and re-adding does not restart the clock. Adding a domain the site already has is a
-  409 as well (nothing is created twice; the existing entry, with its TXT record, is in the list).
+  claim holds other sites off too (409), but only for ``CLAIM_LAPSES_AFTER`` (7 days) after the
+  name was *first* claimed by anyone — the time is kept in ``DomainClaim`` across removals, so
+  neither removing and re-adding nor a chain of sites claiming in turn holds the real owner off.
+  After that, several sites may hold pending claims of the name; the first to verify gets it and
+  the others' claims fail with the reason. Adding a domain the site already has is a 409 as well
+  (nothing is created twice; the existing entry, with its TXT record, is in the list).
 - **The platform subdomain always stays**; it cannot be removed, and when the primary custom domain
   is removed the platform subdomain becomes primary again in the same transaction.
 """
@@ -29,6 +30,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import idna
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -109,9 +111,11 @@ def domain_normalize(value: str) -> str:
         raise _invalid("Wildcard domains are not supported; add each host name on its own, e.g. book.acme.com.",
                        "domain_wildcard")
     if not text.isascii():
+        # IDNA 2008 with UTS #46 mapping, as browsers encode the names they send (Python's own
+        # "idna" codec is IDNA 2003: "faß.de" would be stored as a name no browser asks for).
         try:
-            text = text.encode("idna").decode("ascii")
-        except UnicodeError:
+            text = idna.encode(text, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
             raise _invalid(f"“{_shown(raw)}” is not a valid domain name.", "domain_invalid") from None
     if len(text) > MAX_DOMAIN_LENGTH:
         raise _invalid(f"A domain name is at most {MAX_DOMAIN_LENGTH} characters long; this one has {len(text)}.",
@@ -190,22 +194,27 @@ def tenant_domains(*, tenant: Tenant) -> list[Domain]:
     return list(Domain.objects.filter(tenant=tenant).order_by("-kind", "created_at", "pk"))
 
 
+def name_open_at(name: str, rows: list[Domain] | None = None) -> datetime:
+    """When other sites may add ``name`` although it is pending elsewhere: seven days after anyone
+    first claimed it (kept across removals), so no chain of claims holds the real owner off."""
+    rows = rows if rows is not None else list(Domain.objects.filter(domain=name))
+    first = DomainClaim.objects.filter(domain=name).order_by("first_claimed_at") \
+        .values_list("first_claimed_at", flat=True).first()
+    times = [moment for moment in [first, *(row.created_at for row in rows)] if moment is not None]
+    return min(times, default=timezone.now()) + CLAIM_LAPSES_AFTER
+
+
 def claims_lapse_at(domains: list[Domain]) -> dict[int, datetime]:
-    """When each of these custom domains stops holding other sites off, by domain id: seven days
-    after its site first added the name (one query)."""
+    """For a site's pending custom domains, by id: until when nobody else may add the name (one
+    query); the page stops promising it afterwards."""
     custom = [domain for domain in domains if domain.kind == Domain.Kind.CUSTOM]
     if not custom:
         return {}
-    first = {
-        (claim.tenant_id, claim.domain): claim.first_claimed_at
-        for claim in DomainClaim.objects.filter(
-            domain__in={domain.domain for domain in custom}, tenant__in={domain.tenant_id for domain in custom})
-    }
-    return {
-        domain.pk: min(first.get((domain.tenant_id, domain.domain), domain.created_at), domain.created_at)
-        + CLAIM_LAPSES_AFTER
-        for domain in custom
-    }
+    first: dict[str, datetime] = {}
+    for claim in DomainClaim.objects.filter(domain__in={domain.domain for domain in custom}):
+        first[claim.domain] = min(first.get(claim.domain, claim.first_claimed_at), claim.first_claimed_at)
+    return {domain.pk: min(first.get(domain.domain, domain.created_at), domain.created_at) + CLAIM_LAPSES_AFTER
+            for domain in custom}
 
 
 # --- Changes ------------------------------------------------------------------------------------
@@ -231,22 +240,20 @@ def domain_add(*, tenant: Tenant, domain: str) -> Domain:
     with transaction.atomic():
         # The tenant's row serialises its own additions, so the limit holds under concurrent requests.
         Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
-        existing = Domain.objects.select_for_update().filter(domain=name).first()
-        if existing is not None:
-            if existing.tenant_id == tenant.pk:
-                raise Conflict(f"{name} is already in your list of domains.", code="domain_already_added")
-            if existing.status == Domain.Status.VERIFIED or existing.kind == Domain.Kind.PLATFORM:
-                raise Conflict(f"{name} is already used by another site. If the domain is yours, contact support.",
-                               code="domain_taken")
-            lapses = claims_lapse_at([existing])[existing.pk]
-            if now < lapses:
+        rows = list(Domain.objects.select_for_update().filter(domain=name))
+        if any(row.tenant_id == tenant.pk for row in rows):
+            raise Conflict(f"{name} is already in your list of domains.", code="domain_already_added")
+        if any(row.status == Domain.Status.VERIFIED for row in rows):
+            raise Conflict(f"{name} is already used by another site. If the domain is yours, contact support.",
+                           code="domain_taken")
+        if rows:
+            opens_at = name_open_at(name, rows)
+            if now < opens_at:
                 raise Conflict(
-                    f"Another site has added {name} and is verifying it. If the domain is yours and that claim "
-                    f"is still unverified on {lapses:%d %B %Y at %H:%M} UTC, you can add it then.",
+                    f"Another site has added {name} and is verifying it. If the domain is yours and it is "
+                    f"still unverified on {opens_at:%d %B %Y at %H:%M} UTC, you can add it then.",
                     code="domain_claimed")
-            logger.info("Claim of %s by tenant %s lapsed unverified; taken over by tenant %s",
-                        name, existing.tenant_id, tenant.pk)
-            existing.delete()
+            logger.info("Claims of %s unverified for 7 days; tenant %s adds it too", name, tenant.pk)
         custom = Domain.objects.filter(tenant=tenant, kind=Domain.Kind.CUSTOM).count()
         if custom >= MAX_CUSTOM_DOMAINS:
             raise Conflict(f"A site can have at most {MAX_CUSTOM_DOMAINS} custom domains; remove one first.",
@@ -261,8 +268,8 @@ def domain_add(*, tenant: Tenant, domain: str) -> Domain:
                 Domain.objects.bulk_create([created])
                 DomainClaim.objects.get_or_create(domain=name, tenant=tenant, defaults={"first_claimed_at": now})
         except IntegrityError:
-            # Another site added the same name at the same moment.
-            raise Conflict(f"{name} is already used by another site.", code="domain_taken") from None
+            # The same site added it twice at the same moment, or another site verified it meanwhile.
+            raise Conflict(f"{name} is already in your list of domains.", code="domain_already_added") from None
     created = Domain.objects.get(pk=created.pk)
     logger.info("Tenant %s added custom domain %s", tenant.pk, name)
     return created
@@ -289,7 +296,8 @@ def domain_verify(*, tenant: Tenant, domain_id: int | str) -> Domain:
     record = verification_record(domain)
     status, reason = Domain.Status.FAILED, ""
     try:
-        values = [value.strip() for value in txt_records(record.name)]
+        # Values pasted with their quotes (as some DNS panels show them) count too.
+        values = [value.strip().strip('"').strip() for value in txt_records(record.name)]
     except DNSLookupError as exc:
         logger.warning("TXT lookup of %s failed: %s", record.name, exc)
         reason = (f"We could not look up the TXT record at {record.name} right now; "
@@ -305,22 +313,34 @@ def domain_verify(*, tenant: Tenant, domain_id: int | str) -> Domain:
             reason = f"The TXT record at {record.name} holds {found}, not {record.value}."
     now = timezone.now()
     with transaction.atomic():
-        locked = Domain.objects.select_for_update().filter(
-            pk=domain.pk, tenant=tenant, verification_token=domain.verification_token).first()
-        if locked is None:
+        # Every claim of the name, locked: of several sites verifying at once, the first one wins.
+        rows = {row.pk: row for row in Domain.objects.select_for_update().filter(domain=domain.domain)}
+        locked = rows.get(domain.pk)
+        if locked is None or locked.tenant_id != tenant.pk or locked.verification_token != domain.verification_token:
             raise NotFound("This domain was removed.")
         if locked.status != Domain.Status.VERIFIED:
+            if status == Domain.Status.VERIFIED and any(
+                    row.status == Domain.Status.VERIFIED for row in rows.values() if row.pk != locked.pk):
+                status, reason = Domain.Status.FAILED, _taken_reason(locked.domain)
             locked.status = status
             locked.checked_at = now
             locked.failure_reason = reason[:300]
             locked.verified_at = now if status == Domain.Status.VERIFIED else None
             locked.save(update_fields=["status", "checked_at", "failure_reason", "verified_at"])
             if status == Domain.Status.VERIFIED:
-                # Settled: whoever adds the name later starts afresh (it is refused while verified here).
+                # Settled: the other sites' claims cannot win any more, and whoever adds the name
+                # later starts afresh (it is refused while verified here).
+                Domain.objects.filter(domain=locked.domain).exclude(pk=locked.pk).update(
+                    status=Domain.Status.FAILED, failure_reason=_taken_reason(locked.domain), checked_at=now)
                 DomainClaim.objects.filter(domain=locked.domain).delete()
     if locked.status == Domain.Status.VERIFIED:
         logger.info("Tenant %s verified custom domain %s", tenant.pk, locked.domain)
     return locked
+
+
+def _taken_reason(name: str) -> str:
+    return (f"Another site proved control of {name} first, so it is served there. If the domain is yours, "
+            "contact support; otherwise remove it from your list.")
 
 
 @transaction.atomic
@@ -351,8 +371,9 @@ def _site_hostname_set(tenant: Tenant, hostname: str) -> None:
 
 
 @transaction.atomic
-def domain_remove(*, tenant: Tenant, domain_id: int | str) -> None:
-    """Remove a custom domain; if it was primary, the platform subdomain is primary again."""
+def domain_remove(*, tenant: Tenant, domain_id: int | str) -> str:
+    """Remove a custom domain (returns its name); if it was primary, the platform subdomain is
+    primary again."""
     domains = list(Domain.objects.select_for_update().filter(tenant=tenant))
     domain = _tenant_domain(tenant=tenant, domain_id=domain_id)
     if domain.kind == Domain.Kind.PLATFORM:
@@ -368,6 +389,7 @@ def domain_remove(*, tenant: Tenant, domain_id: int | str) -> None:
             _site_hostname_set(tenant, fallback.domain)
     _forget_cached_domains(tenant)
     logger.info("Tenant %s removed custom domain %s", tenant.pk, domain.domain)
+    return domain.domain
 
 
 def sender_domain(tenant: Tenant) -> str:

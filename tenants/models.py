@@ -114,6 +114,9 @@ class Domain(DomainMixin):
         VERIFIED = "verified", "Verified"
         FAILED = "failed", "Verification failed"
 
+    # Unique only among verified domains (below): several sites may be verifying the same name
+    # at once, and the first to prove control gets it (tenants/domains.py).
+    domain = models.CharField(max_length=253, db_index=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PLATFORM)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.VERIFIED)
     verification_token = models.CharField(max_length=64, blank=True)
@@ -124,6 +127,8 @@ class Domain(DomainMixin):
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(fields=["domain"], condition=Q(status="verified"), name="domain_served_once"),
+            models.UniqueConstraint(fields=["tenant", "domain"], name="domain_once_per_tenant"),
             models.UniqueConstraint(
                 fields=["tenant"], condition=Q(is_primary=True), name="domain_one_primary_per_tenant"
             ),

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -38,12 +39,13 @@ class DomainForm(forms.Form):
 def _rows(tenant) -> list[dict]:
     rows = []
     domains = tenant_domains(tenant=tenant)
+    now = timezone.now()
     lapse = claims_lapse_at(domains)
     for domain in domains:
         row = {"domain": domain, "custom": domain.kind == Domain.Kind.CUSTOM}
         if row["custom"]:
             row |= {"txt": verification_record(domain), "cname": routing_record(domain),
-                    "lapses_at": lapse[domain.pk]}
+                    "lapses_at": lapse[domain.pk] if lapse[domain.pk] > now else None}
         rows.append(row)
     return rows
 
@@ -94,7 +96,8 @@ def domain_verify_view(request: HttpRequest, domain_id: int) -> HttpResponse:
 def domain_primary_view(request: HttpRequest, domain_id: int) -> HttpResponse:
     def make_primary():
         domain = domain_make_primary(tenant=request.tenant, domain_id=domain_id)
-        messages.success(request, f"{domain.domain} is now your primary domain: links and emails use it.")
+        messages.success(request, f"{domain.domain} is now your primary domain: links and emails use it. "
+                                   "Check that its CNAME record points here, or those links lead nowhere.")
 
     return _action(request, make_primary)
 
@@ -102,11 +105,18 @@ def domain_primary_view(request: HttpRequest, domain_id: int) -> HttpResponse:
 @owner_required
 @require_POST
 def domain_remove_view(request: HttpRequest, domain_id: int) -> HttpResponse:
+    removed = []
+
     def remove():
-        domain_remove(tenant=request.tenant, domain_id=domain_id)
+        removed.append(domain_remove(tenant=request.tenant, domain_id=domain_id))
         messages.success(request, "Domain removed; your site is no longer served there.")
 
-    return _action(request, remove)
+    response = _action(request, remove)
+    if removed and removed[0] == request.get_host().split(":")[0].lower():
+        # The page was open on the removed domain, which no longer leads anywhere: go on at the
+        # primary address (the session there is another one: the owner may have to sign in).
+        return redirect(f"{request.tenant.url}/settings/domains/")
+    return response
 
 
 @never_cache

@@ -219,22 +219,32 @@ def test_a_domain_claimed_by_another_tenant_is_a_conflict(alpha_api, beta_api, d
     assert Domain.objects.filter(domain=name).count() == 1
 
 
-def test_an_unverified_claim_lapses_after_seven_days(alpha_api, beta_api, client, dns_zone, name, tenant_beta):
+def test_after_seven_days_unverified_claims_coexist_and_the_first_to_verify_wins(
+        alpha_api, beta_api, client, dns_zone, name, tenant_beta):
     stale = _add(alpha_api, name).json()
+    DomainClaim.objects.filter(domain=name).update(first_claimed_at=timezone.now() - timedelta(days=7, minutes=1))
     Domain.objects.filter(pk=stale["id"]).update(created_at=timezone.now() - timedelta(days=7, minutes=1))
     response = _add(beta_api, name)
     assert response.status_code == 201, response.content
     taken = response.json()
     assert taken["verification"]["value"] != stale["verification"]["value"]
-    assert list(Domain.objects.filter(domain=name).values_list("tenant__slug", flat=True)) == ["beta"]
-    # Alpha's old claim is gone; its record no longer verifies anything.
-    assert alpha_api.call("post", f"/me/domains/{stale['id']}/verify").status_code == 404
+    assert sorted(Domain.objects.filter(domain=name).values_list("tenant__slug", flat=True)) == ["alpha", "beta"]
+    # Neither routes before it is verified.
+    assert client.get("/login/", HTTP_HOST=name).status_code == 404
+
     dns_zone.set(taken["verification"]["name"], taken["verification"]["value"])
     assert beta_api.call("post", f"/me/domains/{taken['id']}/verify").json()["status"] == "verified"
     assert "Beta Coaching" in client.get("/login/", HTTP_HOST=name).content.decode()
+    dns_zone.set(stale["verification"]["name"], stale["verification"]["value"])
+    # Alpha proves control too late: its claim fails with the reason, and says nothing about beta.
+    late = alpha_api.call("post", f"/me/domains/{stale['id']}/verify").json()
+    assert late["status"] == "failed" and "Another site proved control" in late["failure_reason"]
+    assert "beta" not in late["failure_reason"].lower()
+    assert "Beta Coaching" in client.get("/login/", HTTP_HOST=name).content.decode()
 
 
-def test_removing_and_re_adding_a_claim_does_not_restart_its_clock(alpha_api, beta_api, dns_zone, name):
+def test_a_chain_of_claims_cannot_hold_the_owner_off(alpha_api, beta_api, dns_zone, name):
+    """The seven days run from the name's first claim by anyone, across removals and re-adds."""
     first = _add(alpha_api, name).json()
     DomainClaim.objects.filter(domain=name).update(first_claimed_at=timezone.now() - timedelta(days=6))
     assert alpha_api.call("delete", f"/me/domains/{first['id']}").status_code == 204
@@ -242,7 +252,7 @@ def test_removing_and_re_adding_a_claim_does_not_restart_its_clock(alpha_api, be
     assert again.status_code == 201
     refused = _add(beta_api, name)
     assert refused.status_code == 409 and refused.json()["code"] == "domain_claimed"
-    # Held off until seven days after alpha *first* added the name, not after the re-add.
+    # Held off until seven days after the name was first claimed, not after the re-add.
     tomorrow = timezone.now() + timedelta(days=1)
     assert f"{tomorrow:%d %B %Y}" in refused.json()["detail"]
 
@@ -253,6 +263,18 @@ def test_removing_and_re_adding_a_claim_does_not_restart_its_clock(alpha_api, be
     dns_zone.set(taken.json()["verification"]["name"], taken.json()["verification"]["value"])
     assert beta_api.call("post", f"/me/domains/{taken.json()['id']}/verify").json()["status"] == "verified"
     assert not DomainClaim.objects.filter(domain=name).exists()
+
+
+def test_a_quoted_txt_value_verifies(alpha_api, dns_zone, name):
+    pending = _add(alpha_api, name).json()
+    dns_zone.set(pending["verification"]["name"], f'"{pending["verification"]["value"]}"')
+    assert alpha_api.call("post", f"/me/domains/{pending['id']}/verify").json()["status"] == "verified"
+
+
+def test_international_names_are_stored_as_browsers_send_them(alpha_api):
+    added = _add(alpha_api, "buchen.faß.de")
+    assert added.status_code == 201, added.content
+    assert added.json()["domain"] == "buchen.xn--fa-hia.de"
 
 
 # --- Validation ---------------------------------------------------------------------------------
@@ -478,8 +500,10 @@ def test_owner_page_adds_verifies_makes_primary_and_removes(client, login, alpha
     assert f"{name} is now your primary domain" in primary.content.decode()
     assert Tenant.objects.get(slug="alpha").primary_domain == name
 
-    removed = client.post(f"/settings/domains/{domain.pk}/remove/", HTTP_HOST=alpha_host, follow=True)
-    assert "Domain removed" in removed.content.decode()
+    # Removed from a page open on the domain itself: the owner goes on at the platform address.
+    removed = client.post(f"/settings/domains/{domain.pk}/remove/", HTTP_HOST=name)
+    assert removed.status_code == 302 and removed["Location"] == f"http://{alpha_host}:8000/settings/domains/"
+    assert "Domain removed" in client.get("/settings/domains/", HTTP_HOST=alpha_host).content.decode()
     assert Tenant.objects.get(slug="alpha").primary_domain == alpha_host
     gone = client.post(f"/settings/domains/{domain.pk}/remove/", HTTP_HOST=alpha_host, follow=True)
     assert "That domain is no longer in your list." in gone.content.decode()
