@@ -431,10 +431,11 @@ def test_each_tenant_brands_its_booking_emails(branded, tenant_alpha, tenant_bet
     alpha_mail, beta_mail = html_to("kim@alpha.example"), html_to("kim@beta.example")
     assert "background:#0b6e4f" in alpha_mail and "#1f5fbf" not in alpha_mail
     # Beta's primary is a light pink made for a dark page: emails are light, so it is darkened (same hue)
-    # until it reaches 4.5:1 on white, for link text and behind white button labels alike.
-    beta_email_color = darken_until(BETA_THEME["primary_color"], "#ffffff")
+    # until it reaches 4.5:1 on the email's grey page (the site name sits there) and so on its white card,
+    # for link text and behind white button labels alike.
+    beta_email_color = darken_until(BETA_THEME["primary_color"], "#f7f8fa")
     assert f"background:{beta_email_color}" in beta_mail and "#0b6e4f" not in beta_mail
-    assert contrast_ratio(beta_email_color, "#ffffff") >= 4.5
+    assert contrast_ratio(beta_email_color, "#f7f8fa") >= 4.5 and contrast_ratio(beta_email_color, "#ffffff") >= 4.5
 
 
 def test_the_video_room_styles_follow_the_theme():
@@ -560,6 +561,19 @@ def test_choosing_a_preset_on_the_page_fills_what_was_not_changed(owner_client, 
     saved = stored(tenant_alpha)
     assert (saved["preset"], saved["primary_color"], saved["accent_color"], saved["font"], saved["corners"]) == (
         "corporate", corporate.primary_color, "#5b3cc4", corporate.font, corporate.corners)
+
+
+def test_with_the_script_the_page_saves_the_theme_as_previewed(owner_client, alpha_host, tenant_alpha):
+    """The script fills every field when a preset is chosen; the owner then sets the font back to the
+    one saved before. What was previewed is what is saved — not the new preset's font."""
+    classic = PRESETS["classic"].values("classic")
+    corporate = PRESETS["corporate"]
+    assert corporate.font != classic["font"]
+    posted = {**corporate.values("corporate"), "font": classic["font"], "complete": "1", "show_powered_by": "on"}
+    assert owner_client.post("/settings/theme/", posted, HTTP_HOST=alpha_host).status_code == 302
+    saved = stored(tenant_alpha)
+    assert (saved["preset"], saved["font"], saved["primary_color"]) == (
+        "corporate", classic["font"], corporate.primary_color)
 
 
 def test_page_errors_are_shown_and_nothing_is_saved(owner_client, alpha_host, tenant_alpha):

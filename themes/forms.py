@@ -28,6 +28,9 @@ class ThemeForm(forms.Form):
                                         "best (JPEG, PNG or WebP, up to 10 MB).")
     remove_favicon = forms.BooleanField(required=False, label="Remove the favicon")
     show_powered_by = forms.BooleanField(required=False, label="Show “Powered by” in the footer")
+    # Set by the page's script, which fills every field when a preset is chosen: the form then holds
+    # the whole theme as previewed and is saved as it is.
+    complete = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, white_label: bool, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -79,8 +79,9 @@ MODE_LABELS = {"light": "Light", "dark": "Dark"}
 CORNERS: dict[str, tuple[str, str]] = {"rounded": ("8px", "6px"), "square": ("0px", "0px")}
 CORNER_LABELS = {"rounded": "Rounded", "square": "Square"}
 
-# Emails are always light (most mail clients ignore a page's colour scheme).
-EMAIL_BACKGROUND = MODES["light"]["card"]
+# Emails are always light (most mail clients ignore a page's colour scheme). The brand colour is
+# checked against the page behind the card (the site name sits there), the darker of the two.
+EMAIL_BACKGROUND = MODES["light"]["bg"]
 
 
 def preset_choices() -> list[tuple[str, str]]:

@@ -137,8 +137,9 @@ def powered_by_shown(tenant, show_powered_by: bool) -> bool:
 def email_brand(*, site_url: str = "") -> dict[str, str]:
     """Colours and logo for emails, which are always light and cannot use CSS variables.
 
-    The primary colour is darkened (same hue) when it would not reach 4.5:1 on white — a dark
-    theme's light primary — so it works both as link text and behind white button labels."""
+    The primary colour is darkened (same hue) when it would not reach 4.5:1 on the email's page
+    background (and so on its white card) — a dark theme's light primary — so it works as link
+    text and behind white button labels."""
     style = theme_style()
     color = darken_until(style.primary_color, EMAIL_BACKGROUND)
     return {"color": color, "text_color": text_color_on(color), "link_color": color,

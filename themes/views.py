@@ -25,10 +25,14 @@ from themes.services import (
 
 
 def _changes(cleaned: dict, theme: Theme) -> dict:
-    """What the owner changed on the page. A new preset fills every field left as it was, so
-    choosing one works without the page's script too."""
+    """What the owner changed on the page. With the page's script the form holds the whole theme
+    as previewed, and all of it is saved (a field set back to its saved value after choosing a
+    preset must not take the preset's). Without it, a new preset fills every field left as it was."""
     current = theme_values(theme)
-    data = {name: cleaned[name] for name in FIELDS if cleaned[name] != current[name]}
+    if cleaned.get("complete"):
+        data = {name: cleaned[name] for name in FIELDS}
+    else:
+        data = {name: cleaned[name] for name in FIELDS if cleaned[name] != current[name]}
     data["show_powered_by"] = cleaned["show_powered_by"]
     return data
 

@@ -130,6 +130,8 @@ for (const picker of form.querySelectorAll("input[type=color][data-color-for]"))
   text.addEventListener("change", sync);
 }
 
+// With this script running the form always holds the whole theme (see themes/views.py _changes).
+field("complete").value = "1";
 field("preset").addEventListener("change", (event) => {
   const preset = config.presets[event.target.value];
   if (!preset) return;
