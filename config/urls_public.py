@@ -7,6 +7,7 @@ from billing.webhooks import stripe_webhook
 from calendars import views as calendar_views
 from core import devmail
 from core.views import healthz
+from sandbox.calendars_page import calendars_page
 from tenants import views
 from tenants.views_domains import tls_allowed
 
@@ -36,6 +37,8 @@ if settings.ZOOM_EMULATED:
     urlpatterns.append(path("sandbox/zoom/", include("sandbox.zoom_urls")))
 if settings.DNS_EMULATED:
     urlpatterns.append(path("sandbox/dns/", include("sandbox.dns_urls")))
+if settings.GOOGLE_EMULATED or settings.MICROSOFT_EMULATED:
+    urlpatterns.append(path("sandbox/calendars/", calendars_page, name="sandbox_calendars"))
 if settings.GOOGLE_EMULATED:
     urlpatterns.append(path("sandbox/google/", include("sandbox.google.urls")))
 if settings.MICROSOFT_EMULATED:

@@ -521,3 +521,14 @@ def test_choosing_another_calendar_for_calls_moves_the_upcoming_ones(
     [moved] = google.events(email)
     assert datetime.fromisoformat(moved["start"]["dateTime"]) == _at(day, 10)
     del event
+
+
+def test_the_emulated_calendars_page(client, platform_host, google, settings):
+    email = new_email()
+    google.event(email, "2030-01-02T10:00:00+00:00", "2030-01-02T11:00:00+00:00")
+    page = client.get("/sandbox/calendars/", HTTP_HOST=platform_host)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert email in html and "sandbox/calendars.js" in html and 'name="account_email"' in html
+    settings.CALENDAR_SANDBOX = False
+    assert client.get("/sandbox/calendars/", HTTP_HOST=platform_host).status_code == 404
