@@ -100,11 +100,13 @@ def _viewer_tz(user) -> str:
 @member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     from billing.selectors import payments_setup_needed
+    from calendars.services import calendars_to_reconnect
 
     return render(request, "accounts/dashboard.html", {
         "tenant": request.tenant, "summary": dashboard_summary(user=request.user),
         "viewer_tz": _viewer_tz(request.user),
         "payments_setup_needed": request.user.is_owner and payments_setup_needed(),
+        "calendars_to_reconnect": calendars_to_reconnect(request.user) if request.user.is_consultant else [],
     })
 
 

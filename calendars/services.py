@@ -37,6 +37,11 @@ def _pk(value) -> int:
         raise NotFound("No such calendar.") from None
 
 
+def calendars_to_reconnect(consultant) -> list[CalendarConnection]:
+    """What the workspace tells the consultant to reconnect."""
+    return list(connections_of(consultant).filter(status=CalendarConnection.Status.NEEDS_RECONNECT))
+
+
 def connection_get(consultant, connection_id) -> CalendarConnection:
     conn = connections_of(consultant).filter(pk=_pk(connection_id)).first()
     if conn is None:

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from conftest import MEMBER_PASSWORD
+from conftest import ALPHA_OWNER_PASSWORD, MEMBER_PASSWORD
 from tests.calendar_support import Emulator, connect, emulators_on, new_email
 
 pytestmark = pytest.mark.django_db
@@ -293,7 +293,7 @@ def test_an_expired_access_token_is_refreshed(alpha_api, client, platform_host, 
 
 def test_a_revoked_grant_needs_reconnecting_and_is_told_once(alpha_api, client, platform_host, google, offering,
                                                             day, tenant_alpha, django_capture_on_commit_callbacks,
-                                                            mailbox):
+                                                            mailbox, login):
     email = new_email()
     connection_id = connect(alpha_api, client, platform_host, "google", email)
     google.event(email, _at(day, 12), _at(day, 13))
@@ -306,11 +306,15 @@ def test_a_revoked_grant_needs_reconnecting_and_is_told_once(alpha_api, client, 
         assert _sync(tenant_alpha, connection_id) == "skipped"
     listed = alpha_api.call("get", "/me/calendar-connections").json()[0]
     assert listed["status"] == "needs_reconnect" and listed["failure_reason"]
+    login(client, alpha_api.host, "alice@alpha.example", ALPHA_OWNER_PASSWORD)
     told = [m for m in mailbox if "Reconnect your calendar" in m["Subject"]]
     assert len(told) == 1 and told[0]["To"] == "alice@alpha.example"
     assert "/calendars/" in mailbox.bodies(told[0])
     # The booking page keeps working, and the last known busy time still blocks.
     assert _slots(alpha_api, offering, day) == [9, 10, 11, 13, 14, 15, 16]
+    # The workspace says so too, on the dashboard and the calendars page.
+    assert "needs reconnecting" in client.get("/dashboard/", HTTP_HOST=alpha_api.host).content.decode()
+    assert "Needs reconnecting." in client.get("/calendars/", HTTP_HOST=alpha_api.host).content.decode()
     # Reconnecting (same account) makes it active again.
     assert connect(alpha_api, client, platform_host, "google", email) == connection_id
     assert alpha_api.call("get", "/me/calendar-connections").json()[0]["status"] == "active"
