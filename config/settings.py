@@ -387,6 +387,9 @@ CALENDAR_SANDBOX = env_bool("CALENDAR_SANDBOX", DEBUG)
 # Fernet keys that encrypt calendar tokens at rest (first encrypts; all decrypt, for rotation).
 # Unset: one is derived from DJANGO_SECRET_KEY.
 CALENDAR_TOKEN_KEYS = env_list("CALENDAR_TOKEN_KEYS", [])
+# Whether ICS addresses may point at loopback or private networks (never in production: the
+# server would fetch from inside its own network). On under make dev and in tests.
+CALENDAR_ICS_ALLOW_PRIVATE = env_bool("CALENDAR_ICS_ALLOW_PRIVATE", DEBUG)
 # How often calendars are polled when push notifications are missed, and ICS addresses fetched.
 CALENDAR_POLL_SECONDS = env_int("CALENDAR_POLL_SECONDS", 900)
 CALENDAR_ICS_POLL_SECONDS = env_int("CALENDAR_ICS_POLL_SECONDS", 900)
@@ -408,6 +411,8 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "stripe": {"level": "WARNING"},
+        # httpx logs whole request URLs at INFO; ICS addresses often carry a secret in the path.
+        "httpx": {"level": "WARNING"},
     },
 }
 
