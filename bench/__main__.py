@@ -4,7 +4,7 @@
 Each figure is compared with a baseline measured in the same run, on the same
 machine, so the ratio means something even on a busy shared machine.
 
-``python -m bench [provisioning] [slots] [reminders]`` (through ``make bench``:
+``python -m bench [provisioning] [slots] [reminders] [calendars]`` (through ``make bench``:
 ``python -m devstack bench reminders``) runs only the benchmarks named; their
 results replace those of the same name in ``bench/results.json``, the others
 are kept. Results marked ``params.trial`` (a scaled-down try) are printed only.
@@ -25,7 +25,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "consultio_bench"
-BENCHMARKS = ("provisioning", "slots", "reminders")
+BENCHMARKS = ("provisioning", "slots", "reminders", "calendars")
 
 
 def _bench_database_url() -> tuple[str, str]:
