@@ -90,9 +90,9 @@ def channels_ensure(conn: CalendarConnection, *, now: datetime) -> None:
                 continue
             live = [c for c in channels if c.expires_at - RENEW_BEFORE > now]
             for channel in channels:
-                if channel not in live:
-                    _channel_renew_or_close(conn, calendar, channel, now=now)
-            if not calendar.channels.exists():
+                if channel not in live and _channel_renew_or_close(conn, calendar, channel, now=now):
+                    live.append(channel)
+            if not live:
                 _channel_open(conn, calendar, now=now)
         except GrantRevoked:
             raise
@@ -102,20 +102,21 @@ def channels_ensure(conn: CalendarConnection, *, now: datetime) -> None:
 
 
 def _channel_renew_or_close(conn: CalendarConnection, calendar: ExternalCalendar, channel: PushChannel, *,
-                            now: datetime) -> None:
-    """Graph subscriptions are renewed in place; Google channels cannot be: a new one is opened
-    first (by ``channels_ensure``) and the old one stopped."""
+                            now: datetime) -> bool:
+    """Graph subscriptions are renewed in place (True); Google channels cannot be: the old one is
+    stopped and ``channels_ensure`` opens a new one."""
     if channel.provider == "microsoft":
         try:
             channel.expires_at = with_token(conn, lambda access: microsoft.subscription_renew(
                 access_token=access, subscription_id=channel.channel_id))
             channel.save(update_fields=["expires_at"])
-            return
+            return True
         except ProviderError as exc:
             if isinstance(exc, GrantRevoked):
                 raise
             logger.info("Renewing subscription %s failed (%s); opening a new one", channel.channel_id, exc.message)
     channel_close(conn, channel)
+    return False
 
 
 def channels_close_all(conn: CalendarConnection) -> None:
@@ -135,7 +136,11 @@ def notification_accept(*, provider: str, channel_id: str, secret: str, resource
     403)."""
     from django_tenants.utils import schema_context
 
-    route = PushRoute.objects.filter(provider=provider, channel_id=channel_id).first()
+    from tenants.models import Tenant
+
+    # A deleted tenant's routes lead nowhere (its schema is gone).
+    route = PushRoute.objects.filter(provider=provider, channel_id=channel_id,
+                                     schema_name__in=Tenant.objects.values("schema_name")).first()
     if route is None:
         return "unknown"
     with schema_context(route.schema_name):

@@ -536,3 +536,33 @@ def test_the_emulated_calendars_page(client, platform_host, google, settings):
     assert email in html and "sandbox/calendars.js" in html and 'name="account_email"' in html
     settings.CALENDAR_SANDBOX = False
     assert client.get("/sandbox/calendars/", HTTP_HOST=platform_host).status_code == 404
+
+
+def test_the_oauth_callback_and_webhooks_live_on_the_platform_host_only(alpha_api, client, google, alpha_host):
+    state = _started_state(alpha_api)
+    assert client.get(f"/oauth/callback/google?code=x&state={state}", HTTP_HOST=alpha_host,
+                      follow=True).status_code == 404
+    assert client.post("/webhooks/microsoft-calendar?validationToken=x", b"", content_type="text/plain",
+                       HTTP_HOST=alpha_host).status_code == 404
+
+
+def test_a_google_channel_is_replaced_before_it_expires(alpha_api, client, platform_host, google, tenant_alpha,
+                                                        push_receiver, settings):
+    from calendars.models import PushChannel
+    from calendars.sync import due_sync
+    from core.models import PushRoute
+
+    settings.CALENDAR_PUSH_BASE_URL = push_receiver.url
+    email = new_email()
+    connection_id = connect(alpha_api, client, platform_host, "google", email)
+    _sync(tenant_alpha, connection_id)
+    with tenant_context(tenant_alpha):
+        old = PushChannel.objects.get()
+        PushChannel.objects.update(expires_at=timezone.now() + timedelta(hours=6))
+        due_sync()
+        new = PushChannel.objects.get()
+    assert new.channel_id != old.channel_id and new.expires_at > timezone.now() + timedelta(days=5)
+    stopped = {c["id"]: c["stopped"] for c in google.channels(email)}
+    assert stopped == {old.channel_id: True, new.channel_id: False}
+    assert list(PushRoute.objects.filter(provider="google", channel_id__in=[old.channel_id, new.channel_id])
+                .values_list("channel_id", flat=True)) == [new.channel_id]
