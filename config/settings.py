@@ -226,6 +226,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"no-reply@{PLATFORM_DOMAIN}"
 # Where the local SMTP server of `make dev` keeps messages; shown at /sandbox/mail/ (and as JSON at
 # /sandbox/mail.json) on the platform host when DEBUG is on.
 DEV_MAIL_DIR = BASE_DIR / ".local" / "mail"
+# The local mail catcher's pages (/sandbox/mail/ on the platform host) answer only where this is on.
+MAIL_SANDBOX = env_bool("MAIL_SANDBOX", DEBUG)
 
 # --- I18n, static, media -----------------------------------------------------
 

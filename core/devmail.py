@@ -2,7 +2,7 @@
 
 ``make dev`` sends every email over SMTP to ``devstack.mailcatcher``, which keeps each
 message as an ``.eml`` file in ``settings.DEV_MAIL_DIR`` (``.local/mail/``). This module
-shows them on the platform host, and only while ``DEBUG`` is on (404 otherwise):
+shows them on the platform host, and only while ``MAIL_SANDBOX`` is on (by default under DEBUG; 404 otherwise):
 
 - ``/sandbox/mail/``: the list, newest first (``?to=<address>`` to filter);
 - ``/sandbox/mail/<id>/``: one message: headers, text, the HTML part in a sandboxed
@@ -327,8 +327,9 @@ def _as_json(message_id: str) -> dict | None:
 
 
 def _guard(request: HttpRequest) -> None:
-    """Served while the local mail catcher is in use (DEBUG), on the platform host only."""
-    if not settings.DEBUG:
+    """Served while the local mail catcher is in use (MAIL_SANDBOX, on under DEBUG), on the platform
+    host only."""
+    if not settings.MAIL_SANDBOX:
         raise Http404
     tenant = getattr(request, "tenant", None)
     if tenant is not None and not getattr(tenant, "is_public", False):

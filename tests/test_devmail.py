@@ -9,7 +9,7 @@ def _write(tmp_path):
 
 
 def test_local_outbox_lists_and_shows_messages_with_clickable_links(client, platform_host, settings, tmp_path):
-    settings.DEBUG = True
+    settings.MAIL_SANDBOX = True
     settings.DEV_MAIL_DIR = tmp_path
     _write(tmp_path)
     # The outbox moved to /sandbox/mail/; the old /dev/mail/ links redirect there.
@@ -24,7 +24,7 @@ def test_local_outbox_is_off_without_debug_and_refuses_odd_names(client, platfor
     settings.DEV_MAIL_DIR = tmp_path
     _write(tmp_path)
     assert client.get("/dev/mail/", HTTP_HOST=platform_host).status_code == 404
-    settings.DEBUG = True
+    settings.MAIL_SANDBOX = True
     assert client.get("/dev/mail/..%2Fsecret_key/", HTTP_HOST=platform_host).status_code == 404
     assert client.get("/sandbox/mail/..%2Fsecret_key/", HTTP_HOST=platform_host).status_code == 404
     assert client.get("/dev/mail/", HTTP_HOST="alpha.localhost").status_code == 404

@@ -32,13 +32,13 @@ NAME = re.compile(r"^\d{8}-\d{6}-\d{6}-[0-9a-f]{8}$")
 
 @pytest.fixture
 def catcher(settings, tmp_path, mailbox):
-    """The `make dev` mail catcher on a free port, writing into a fresh DEV_MAIL_DIR; DEBUG on."""
+    """The `make dev` mail catcher on a free port, writing into a fresh DEV_MAIL_DIR; its pages on."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     controller = Controller(SaveToDisk(tmp_path), hostname="127.0.0.1", port=port)
     controller.start()
-    settings.DEBUG = True
+    settings.MAIL_SANDBOX = True
     settings.DEV_MAIL_DIR = tmp_path
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
@@ -222,7 +222,7 @@ def _all_paths(message_id):
 
 def test_not_served_without_debug(client, platform_host, catcher, settings):
     message_id = send()
-    settings.DEBUG = False
+    settings.MAIL_SANDBOX = False
     for path in _all_paths(message_id):
         assert client.get(path, HTTP_HOST=platform_host).status_code == 404, path
 
