@@ -204,7 +204,9 @@ def smtp_server():
 
 
 @pytest.fixture(autouse=True)
-def mailbox(smtp_server, settings):
+def mailbox(smtp_server, settings, request):
+    if request.node.get_closest_marker("journey"):
+        return None  # journeys send to their own mail catcher (tests/journey_support.py)
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = smtp_server.port
