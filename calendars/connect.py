@@ -148,7 +148,11 @@ def calendars_update(conn: CalendarConnection, remote: list, *, time_zone: str) 
                 calendar.writable = False
             calendar.save(update_fields=["name", "primary", "can_write", "writable"])
     for gone in known.values():
-        gone.delete()  # removed at the provider: its mirrored events go with it
+        # Removed at the provider: its mirrored events go with it; its channels lapse there.
+        from core.models import PushRoute
+
+        PushRoute.objects.filter(channel_id__in=list(gone.channels.values_list("channel_id", flat=True))).delete()
+        gone.delete()
 
 
 def _tokens_store(conn: CalendarConnection, tokens: Tokens) -> None:

@@ -56,11 +56,18 @@ MAX_RRULE_STEPS = 2_000_000
 STALE_AFTER = timedelta(days=2)
 USER_AGENT = "Consultio calendar sync (+ICS busy times)"
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
-# Events the product itself published: a call's UID in the consultant's own feed, and the id the
-# Google write-back gives a call's event (Google exports it as "<id>@google.com"). They are the
-# calls themselves, which already block their time.
-OURS = re.compile(r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-host@"
-                  r"|consultio[0-9a-f]{32}@google\.com$)")
+# A call's UID in a consultant's own feed ("<call>-host@<site domain>"). Only this site's are its
+# own calls (which already block their time); another site's calls are real busy time here.
+FEED_UID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-host@(?P<domain>.+)$")
+
+
+def _own_domains() -> frozenset[str]:
+    from django.db import connection
+
+    from tenants.models import Domain
+
+    return frozenset(Domain.objects.filter(tenant__schema_name=connection.schema_name)
+                     .values_list("domain", flat=True))
 RRULE_KEYS = ("FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY",
               "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST")
 
@@ -474,9 +481,12 @@ class _Reader:
         events: dict[str, RemoteEvent] = {}
         broken = 0
         uids = list(masters) + [uid for uid in overrides if uid not in masters]
+        own = _own_domains() if any(FEED_UID.match(uid) for uid in uids) else frozenset()
         for uid in uids:
+            feed_uid = FEED_UID.match(uid)
             try:
-                series = self.series(uid, masters.get(uid), overrides.get(uid, {}), bool(OURS.match(uid)))
+                series = self.series(uid, masters.get(uid), overrides.get(uid, {}),
+                                     bool(feed_uid and feed_uid["domain"].lower() in own))
             except Exception as exc:  # noqa: BLE001 - one broken event must not hide the others
                 broken += 1
                 logger.info("Unreadable ICS event %r skipped: %r", uid[:200], exc)

@@ -170,7 +170,13 @@ class CallCalendarEvent(models.Model):
     # The call's sequence the provider's event reflects (-1: never written).
     written_sequence = models.IntegerField(default=-1)
     pending = models.BooleanField(default=True)
+    # Raised by every booking change: a write that started before a change does not mark the row
+    # done, so the newer state is written after it.
+    revision = models.PositiveIntegerField(default=0)
+    # One writer at a time: a write holds the row until then.
+    leased_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # None while pending: waiting for the destination account to be reconnected.
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_error = models.CharField(max_length=300, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -46,9 +46,13 @@ def _channel_open(conn: CalendarConnection, calendar: ExternalCalendar, *, now: 
         channel_id = f"consultio-{secrets.token_hex(16)}"
         # Routed before it exists: Google's first ("sync") notification may beat our commit.
         _route_add("google", channel_id)
-        resource_id, expires_at = with_token(conn, lambda access: google.watch_start(
-            access_token=access, calendar_id=calendar.provider_calendar_id, channel_id=channel_id, secret=secret,
-            address=address_for("google")))
+        try:
+            resource_id, expires_at = with_token(conn, lambda access: google.watch_start(
+                access_token=access, calendar_id=calendar.provider_calendar_id, channel_id=channel_id,
+                secret=secret, address=address_for("google")))
+        except ProviderError:
+            PushRoute.objects.filter(provider="google", channel_id=channel_id).delete()
+            raise
     else:
         channel_id, expires_at = with_token(conn, lambda access: microsoft.subscription_start(
             access_token=access, calendar_id=calendar.provider_calendar_id, secret=secret,
@@ -117,6 +121,13 @@ def _channel_renew_or_close(conn: CalendarConnection, calendar: ExternalCalendar
             logger.info("Renewing subscription %s failed (%s); opening a new one", channel.channel_id, exc.message)
     channel_close(conn, channel)
     return False
+
+
+def channels_forget(conn: CalendarConnection) -> None:
+    """Drop the connection's channels on our side only (no grant to stop them with)."""
+    channels = PushChannel.objects.filter(calendar__connection=conn)
+    PushRoute.objects.filter(channel_id__in=list(channels.values_list("channel_id", flat=True))).delete()
+    channels.delete()
 
 
 def channels_close_all(conn: CalendarConnection) -> None:

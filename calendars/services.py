@@ -7,7 +7,6 @@ import logging
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from calendars.models import CalendarConnection, ExternalCalendar, ExternalCalendarEvent, Provider
 from core.exceptions import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -50,17 +49,18 @@ def connection_get(consultant, connection_id) -> CalendarConnection:
 
 
 def connection_disconnect(*, consultant, connection_id) -> None:
-    """Stop the push channels, give the grant back, and drop the connection with its calendars
-    and mirrored events — the slots they blocked come back at once.
-
-    Events already written for calls stay in the calendar (they are real calls); they are no
-    longer updated from here."""
+    """Take the events of upcoming calls out of its calendars, stop the push channels, give the
+    grant back, and drop the connection with its calendars and mirrored events — the slots they
+    blocked come back at once. (Events we could not reach stay; we can no longer update them.)"""
     from calendars.crypto import TokenUnreadable, token_decrypt
     from calendars.providers import client
     from calendars.push import channels_close_all
+    from calendars.writeback import events_remove_for
 
     conn = connection_get(consultant, connection_id)
     if conn.is_oauth:
+        if conn.status == CalendarConnection.Status.ACTIVE:
+            events_remove_for(conn)
         channels_close_all(conn)
         try:
             token = token_decrypt(conn.refresh_token) or token_decrypt(conn.access_token)
@@ -99,7 +99,11 @@ def calendar_update(*, consultant, calendar_id, readable: bool | None = None,
         raise Conflict("Reconnect this account before writing calls into its calendar.",
                        code="calendar_needs_reconnect")
     with transaction.atomic():
-        locked = ExternalCalendar.objects.select_for_update().get(pk=calendar.pk)
+        # All the consultant's calendars, in one order: two changes of "writable" at once queue up
+        # instead of deadlocking or meeting the one-writable constraint half-way.
+        mine = {cal.pk: cal for cal in ExternalCalendar.objects.select_for_update().filter(
+            consultant=consultant).order_by("pk")}
+        locked = mine[calendar.pk]
         writable_changed = writable is not None and writable != locked.writable
         if readable is not None and readable != locked.readable:
             locked.readable = readable
@@ -123,9 +127,8 @@ def calendar_update(*, consultant, calendar_id, readable: bool | None = None,
 
 def connection_reconnect_due(conn: CalendarConnection) -> None:
     """After a reconnect: sync now, and write again what failed while the grant was refused."""
-    from calendars.models import CallCalendarEvent
     from calendars.push import sync_now
+    from calendars.writeback import calls_rewrite_for
 
-    now = timezone.now()
-    CallCalendarEvent.objects.filter(pending=True, call__consultant_id=conn.consultant_id).update(next_attempt_at=now)
+    calls_rewrite_for(conn.consultant_id)
     sync_now(conn)

@@ -10,9 +10,12 @@ refused grant marks it "needs reconnecting" and tells the consultant once."""
 from __future__ import annotations
 
 import logging
+import zlib
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
@@ -21,7 +24,14 @@ from calendars import push
 from calendars.connect import with_token
 from calendars.models import CalendarConnection, ExternalCalendar, ExternalCalendarEvent
 from calendars.providers import client
-from calendars.providers.base import GrantRevoked, ProviderError, RemoteEvent, SyncResult, SyncTokenInvalid
+from calendars.providers.base import (
+    GrantRevoked,
+    ProviderError,
+    RemoteEvent,
+    RemoteNotFound,
+    SyncResult,
+    SyncTokenInvalid,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +147,9 @@ def _retry_at(conn: CalendarConnection, exc: ProviderError, now: datetime) -> da
 def connection_sync(conn: CalendarConnection, *, now: datetime | None = None) -> str:
     """Sync every readable calendar of ``conn`` and keep its push channels open.
 
+    Each calendar on its own: one that fails does not hold the others back. A calendar the
+    provider no longer has (404) is dropped after the calendar list is read again.
+
     Returns what happened: "synced", "retry" (temporary failure, rescheduled), "needs_reconnect",
     "failed" (the provider refused; polled again later) or "skipped"."""
     now = now or timezone.now()
@@ -146,27 +159,42 @@ def connection_sync(conn: CalendarConnection, *, now: datetime | None = None) ->
         from calendars.ics import ics_sync  # builds on this module
 
         return ics_sync(conn, now=now)
+    failures: list[ProviderError] = []
     try:
         for calendar in conn.calendars.filter(readable=True):
-            calendar_sync(conn, calendar, now=now)
-    except GrantRevoked as exc:
-        needs_reconnect(conn, exc.message)
-        return "needs_reconnect"
-    except ProviderError as exc:
-        when = _retry_at(conn, exc, now) if exc.temporary else now + timedelta(seconds=settings.CALENDAR_POLL_SECONDS)
-        logger.warning("Sync of calendar connection %s failed (%s); next try at %s", conn.pk, exc.message, when)
-        _set(conn, next_sync_at=when, failure_reason=exc.message[:300])
-        sync_schedule(when)
-        return "retry" if exc.temporary else "failed"
-    try:
+            try:
+                calendar_sync(conn, calendar, now=now)
+            except GrantRevoked:
+                raise
+            except RemoteNotFound:
+                _calendars_refresh(conn)
+            except ProviderError as exc:
+                logger.warning("Sync of calendar %s failed: %s", calendar.pk, exc.message)
+                failures.append(exc)
         push.channels_ensure(conn, now=now)
     except GrantRevoked as exc:
         needs_reconnect(conn, exc.message)
         return "needs_reconnect"
+    if failures:
+        temporary = [exc for exc in failures if exc.temporary]
+        when = min(_retry_at(conn, exc, now) for exc in temporary) if temporary \
+            else now + timedelta(seconds=settings.CALENDAR_POLL_SECONDS)
+        _set(conn, next_sync_at=when, failure_reason=failures[0].message[:300])
+        sync_schedule(when)
+        return "retry" if temporary else "failed"
     next_at = now + timedelta(seconds=settings.CALENDAR_POLL_SECONDS)
     _set(conn, last_synced_at=now, next_sync_at=next_at, failure_reason="")
     sync_schedule(next_at)
     return "synced"
+
+
+def _calendars_refresh(conn: CalendarConnection) -> None:
+    """Read the provider's calendar list again (a calendar was deleted or unshared there)."""
+    from calendars.connect import _consultant_zone, calendars_update
+
+    remote = with_token(conn, lambda access: client(conn.provider).calendars_list(access_token=access))
+    with transaction.atomic():
+        calendars_update(conn, remote, time_zone=_consultant_zone(conn.consultant))
 
 
 def _set(conn: CalendarConnection, **fields) -> None:
@@ -191,8 +219,28 @@ def needs_reconnect(conn: CalendarConnection, reason: str) -> None:
         locked.save(update_fields=["status", "failure_reason", "next_sync_at", "failure_notified_at"])
         if first_time:
             compose.calendar_needs_reconnect(locked)
+        # Its channels cannot be stopped without a grant; they lapse at the provider. Forgetting
+        # them here keeps them from being renewed (and notifications for them go unrouted).
+        push.channels_forget(locked)
     conn.status, conn.failure_reason = locked.status, locked.failure_reason
     logger.warning("Calendar connection %s needs reconnecting: %s", conn.pk, reason)
+
+
+@contextmanager
+def sync_lock(connection_pk: int):
+    """One sync per connection at a time (push notifications come in bursts, and the periodic
+    work may meet a sync a notification started): a PostgreSQL advisory lock keyed by schema and
+    connection. Yields False when another sync holds it."""
+    key = (zlib.crc32(db_connection.schema_name.encode()) & 0x7FFFFFFF, int(connection_pk))
+    with db_connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        locked = cursor.fetchone()[0]
+    try:
+        yield locked
+    finally:
+        if locked:
+            with db_connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
 
 
 # --- When to run ------------------------------------------------------------------------------------
@@ -208,7 +256,8 @@ def next_due() -> datetime | None:
     """The earliest of: a connection's next poll, a push channel's renewal, a pending write-back."""
     from calendars.models import CallCalendarEvent, PushChannel
 
-    renewal = PushChannel.objects.aggregate(due=Min("expires_at"))["due"]
+    renewal = PushChannel.objects.filter(calendar__connection__status=CalendarConnection.Status.ACTIVE) \
+        .aggregate(due=Min("expires_at"))["due"]
     candidates = [
         CalendarConnection.objects.filter(status=CalendarConnection.Status.ACTIVE)
         .aggregate(due=Min("next_sync_at"))["due"],
@@ -230,8 +279,14 @@ def due_sync(*, now: datetime | None = None) -> dict[str, int]:
     due = CalendarConnection.objects.filter(status=CalendarConnection.Status.ACTIVE).filter(
         Q(next_sync_at__lte=now) | Q(calendars__channels__expires_at__lte=now + push.RENEW_BEFORE)).distinct()
     for conn in due:
-        if connection_sync(conn, now=now) == "synced":
-            done["synced"] += 1
+        try:
+            with sync_lock(conn.pk) as locked:
+                if locked and connection_sync(conn, now=now) == "synced":
+                    done["synced"] += 1
+        except Exception:  # one odd connection must not stop the others (it is retried next poll)
+            logger.exception("Sync of calendar connection %s failed unexpectedly", conn.pk)
+            when = now + timedelta(seconds=settings.CALENDAR_POLL_SECONDS)
+            CalendarConnection.objects.filter(pk=conn.pk).update(next_sync_at=when)
     done["written"] = writebacks_due(now=now)
     due_work_recompute(kind=SYNC_WORK, next_due=next_due)
     return done

@@ -2,27 +2,7 @@
 
 from __future__ import annotations
 
-import zlib
-from contextlib import contextmanager
-
 from celery import shared_task
-from django.db import connection
-
-
-@contextmanager
-def _sync_lock(connection_pk: int):
-    """One sync per connection at a time (push notifications come in bursts): a PostgreSQL
-    advisory lock keyed by schema and connection. Yields False when another sync holds it."""
-    key = (zlib.crc32(connection.schema_name.encode()) & 0x7FFFFFFF, int(connection_pk))
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
-        locked = cursor.fetchone()[0]
-    try:
-        yield locked
-    finally:
-        if locked:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
 
 
 @shared_task
@@ -32,12 +12,12 @@ def connection_sync_task(connection_pk: int) -> str:
     from django.utils import timezone
 
     from calendars.models import CalendarConnection
-    from calendars.sync import connection_sync, sync_schedule
+    from calendars.sync import connection_sync, sync_lock, sync_schedule
 
     conn = CalendarConnection.objects.filter(pk=connection_pk).first()
     if conn is None:
         return "gone"
-    with _sync_lock(conn.pk) as locked:
+    with sync_lock(conn.pk) as locked:
         if not locked:
             # The running sync may have read the provider before this change: look again shortly.
             soon = timezone.now() + timedelta(seconds=5)

@@ -167,6 +167,10 @@ def oauth_callback(request: HttpRequest, provider: str) -> HttpResponse:
         except ProviderError as exc:
             logger.warning("Connecting a %s calendar failed: %s", provider, exc.message)
             return _refused(request, f"The calendar could not be connected: {exc.message} Start connecting again.")
+        except Exception:  # an answer we did not expect: a clear page, not a server error
+            logger.exception("Connecting a %s calendar failed unexpectedly", provider)
+            return _refused(request, "The calendar could not be connected (the provider's answer was not "
+                                     "what we expected). Start connecting again in a few minutes.")
         connection_reconnect_due(conn)
     return redirect(f"{back}?connected={conn.pk}")
 

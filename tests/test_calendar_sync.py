@@ -419,7 +419,8 @@ def test_disconnecting_stops_channels_and_gives_the_slots_back(alpha_api, client
     _sync(tenant_alpha, connection_id)
     assert 12 not in _slots(alpha_api, offering, day)
     assert alpha_api.call("delete", f"/me/calendar-connections/{connection_id}").status_code == 204
-    assert all(channel["stopped"] for channel in google.channels(email))
+    channels = google.channels(email)
+    assert channels and all(channel["stopped"] for channel in channels)
     assert _slots(alpha_api, offering, day) == list(range(9, 17))
     assert alpha_api.call("get", "/me/calendar-connections").json() == []
     assert alpha_api.call("delete", f"/me/calendar-connections/{connection_id}").status_code == 404
@@ -566,3 +567,124 @@ def test_a_google_channel_is_replaced_before_it_expires(alpha_api, client, platf
     assert stopped == {old.channel_id: True, new.channel_id: False}
     assert list(PushRoute.objects.filter(provider="google", channel_id__in=[old.channel_id, new.channel_id])
                 .values_list("channel_id", flat=True)) == [new.channel_id]
+
+
+def test_a_booking_change_during_a_write_is_written_after_it(alpha_api, client, platform_host, google, offering,
+                                                              day, tenant_alpha, django_capture_on_commit_callbacks):
+    """A reschedule that arrives while an older write is in flight is not lost: the older write
+    does not mark the row done, and the newer state is written after it."""
+    from calendars.models import CallCalendarEvent
+    from calendars.writeback import _done, _lease, writebacks_due
+
+    email = new_email()
+    connect(alpha_api, client, platform_host, "google", email)
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = _book(alpha_api, offering, _at(day, 10))
+    with tenant_context(tenant_alpha):
+        row = CallCalendarEvent.objects.get()
+        CallCalendarEvent.objects.filter(pk=row.pk).update(pending=True, next_attempt_at=timezone.now())
+        in_flight = _lease(row.call_id, timezone.now())  # an older write holds the row
+    booking_id, token = _manage(booking)
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = alpha_api.call("post", f"/bookings/{booking_id}/reschedule?token={token}",
+                               {"start": _at(day, 14).isoformat()}, auth=False)
+    assert moved.status_code == 200
+    with tenant_context(tenant_alpha):
+        assert CallCalendarEvent.objects.get().pending  # its own attempt found the row held
+        _done(in_flight, "written", timezone.now())  # the older write finishes last
+        row = CallCalendarEvent.objects.get()
+        assert row.pending and row.leased_until is None
+        writebacks_due(now=timezone.now() + timedelta(seconds=1))
+        assert not CallCalendarEvent.objects.get().pending
+    [event] = google.events(email)
+    assert datetime.fromisoformat(event["start"]["dateTime"]) == _at(day, 14)
+
+
+def test_calls_booked_while_the_account_needs_reconnecting_are_written_after_reconnecting(
+        alpha_api, client, platform_host, google, offering, day, tenant_alpha, django_capture_on_commit_callbacks):
+    from calendars.models import CallCalendarEvent
+    from calendars.sync import due_sync
+
+    email = new_email()
+    connection_id = connect(alpha_api, client, platform_host, "google", email)
+    google.post("revoke", {"account_email": email}, status=200)
+    google.post("expire-tokens", {"account_email": email}, status=200)
+    assert _sync(tenant_alpha, connection_id) == "needs_reconnect"
+    with django_capture_on_commit_callbacks(execute=True):
+        _book(alpha_api, offering, _at(day, 10))
+    with tenant_context(tenant_alpha):
+        row = CallCalendarEvent.objects.get()
+        assert row.pending and row.next_attempt_at is None and row.attempts == 0  # waiting, not failing
+    assert google.events(email) == []
+    assert connect(alpha_api, client, platform_host, "google", email) == connection_id
+    with tenant_context(tenant_alpha):
+        due_sync(now=timezone.now() + timedelta(seconds=1))
+        assert not CallCalendarEvent.objects.get().pending
+    [event] = google.events(email)
+    assert datetime.fromisoformat(event["start"]["dateTime"]) == _at(day, 10)
+
+
+def test_a_calendar_gone_at_the_provider_does_not_stop_the_others(alpha_api, client, platform_host, google,
+                                                                   offering, day, tenant_alpha):
+    from calendars.models import ExternalCalendar
+
+    email = new_email()
+    google.calendar(email, "Team")
+    connection_id = connect(alpha_api, client, platform_host, "google", email)
+    team = next(c for c in alpha_api.call("get", "/me/calendars").json() if c["name"] == "Team")
+    alpha_api.call("patch", f"/me/calendars/{team['id']}", {"readable": True})
+    google.event(email, _at(day, 12), _at(day, 13))
+    with tenant_context(tenant_alpha):  # Team was deleted at Google meanwhile
+        ExternalCalendar.objects.filter(pk=team["id"]).update(provider_calendar_id="deleted@group.calendar.test")
+    assert _sync(tenant_alpha, connection_id) == "synced"
+    assert 12 not in _slots(alpha_api, offering, day)
+    calendars = alpha_api.call("get", "/me/calendars").json()
+    assert [c["name"] for c in calendars].count("Team") == 1 and team["id"] not in [c["id"] for c in calendars]
+
+
+def test_a_calls_own_event_never_blocks_even_when_it_could_not_be_removed(
+        alpha_api, client, platform_host, google, offering, day, tenant_alpha, django_capture_on_commit_callbacks):
+    email = new_email()
+    connection_id = connect(alpha_api, client, platform_host, "google", email)
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = _book(alpha_api, offering, _at(day, 10))
+    google.fault(email, 503, count=3)
+    booking_id, token = _manage(booking)
+    with django_capture_on_commit_callbacks(execute=True):
+        alpha_api.call("post", f"/bookings/{booking_id}/cancel?token={token}", {"reason": "x"}, auth=False)
+    import httpx
+
+    assert httpx.delete(f"{google.url}/faults").status_code in (200, 204)
+    assert len(google.events(email)) == 1  # still in Google: the delete failed and waits for its retry
+    assert _sync(tenant_alpha, connection_id) == "synced"
+    assert 10 in _slots(alpha_api, offering, day)  # mirrored, but it is the canceled call's own event
+
+
+def test_turning_a_calendar_off_and_on(alpha_api, client, platform_host, google, offering, day, tenant_alpha,
+                                       push_receiver, settings, django_capture_on_commit_callbacks):
+    settings.CALENDAR_PUSH_BASE_URL = push_receiver.url
+    email = new_email()
+    connection_id = connect(alpha_api, client, platform_host, "google", email)
+    google.event(email, _at(day, 12), _at(day, 13))
+    _sync(tenant_alpha, connection_id)
+    calendar_id = alpha_api.call("get", "/me/calendars").json()[0]["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        off = alpha_api.call("patch", f"/me/calendars/{calendar_id}", {"readable": False})
+    assert off.status_code == 200 and off.json()["readable"] is False
+    assert _slots(alpha_api, offering, day) == list(range(9, 17))
+    assert [c["stopped"] for c in google.channels(email)] == [True]
+    with django_capture_on_commit_callbacks(execute=True):
+        alpha_api.call("patch", f"/me/calendars/{calendar_id}", {"readable": True})
+    assert 12 not in _slots(alpha_api, offering, day)
+    assert sorted(c["stopped"] for c in google.channels(email)) == [False, True]
+
+
+def test_disconnecting_takes_the_upcoming_calls_out_of_the_calendar(
+        alpha_api, client, platform_host, google, offering, day, tenant_alpha, django_capture_on_commit_callbacks):
+    email = new_email()
+    connection_id = connect(alpha_api, client, platform_host, "google", email)
+    with django_capture_on_commit_callbacks(execute=True):
+        _book(alpha_api, offering, _at(day, 10))
+    assert len(google.events(email)) == 1
+    assert alpha_api.call("delete", f"/me/calendar-connections/{connection_id}").status_code == 204
+    assert google.events(email) == []

@@ -154,8 +154,9 @@ def _event(item: dict, zone: ZoneInfo) -> RemoteEvent:
     status = "tentative" if item.get("status") == "tentative" else "confirmed"
     if any(a.get("self") and a.get("responseStatus") == "declined" for a in item.get("attendees", [])):
         status = "declined"
-    ours = MARKER in ((item.get("extendedProperties") or {}).get("private") or {})
-    return RemoteEvent(id=item["id"], start=start, end=end, all_day=all_day, status=status, ours=ours,
+    # Events carrying MARKER were written for calls — but maybe by another site sharing this
+    # calendar: they stay in the mirror, and the slot engine leaves out only this site's own (by id).
+    return RemoteEvent(id=item["id"], start=start, end=end, all_day=all_day, status=status,
                        transparency="transparent" if item.get("transparency") == "transparent" else "opaque")
 
 
