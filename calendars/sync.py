@@ -144,11 +144,12 @@ def _retry_at(conn: CalendarConnection, exc: ProviderError, now: datetime) -> da
     return now + min(max(RETRY_MIN, since / 4), RETRY_MAX)
 
 
-def connection_sync(conn: CalendarConnection, *, now: datetime | None = None) -> str:
+def connection_sync(conn: CalendarConnection, *, now: datetime | None = None, list_calendars: bool = False) -> str:
     """Sync every readable calendar of ``conn`` and keep its push channels open.
 
     Each calendar on its own: one that fails does not hold the others back. A calendar the
-    provider no longer has (404) is dropped after the calendar list is read again.
+    provider no longer has (404) is dropped after the calendar list is read again; the periodic
+    poll (``list_calendars``) reads the list too, so calendars added at the provider appear.
 
     Returns what happened: "synced", "retry" (temporary failure, rescheduled), "needs_reconnect",
     "failed" (the provider refused; polled again later) or "skipped"."""
@@ -161,6 +162,13 @@ def connection_sync(conn: CalendarConnection, *, now: datetime | None = None) ->
         return ics_sync(conn, now=now)
     failures: list[ProviderError] = []
     try:
+        if list_calendars:
+            try:
+                _calendars_refresh(conn)
+            except GrantRevoked:
+                raise
+            except ProviderError as exc:
+                failures.append(exc)
         for calendar in conn.calendars.filter(readable=True):
             try:
                 calendar_sync(conn, calendar, now=now)
@@ -281,7 +289,7 @@ def due_sync(*, now: datetime | None = None) -> dict[str, int]:
     for conn in due:
         try:
             with sync_lock(conn.pk) as locked:
-                if locked and connection_sync(conn, now=now) == "synced":
+                if locked and connection_sync(conn, now=now, list_calendars=True) == "synced":
                     done["synced"] += 1
         except Exception:  # one odd connection must not stop the others (it is retried next poll)
             logger.exception("Sync of calendar connection %s failed unexpectedly", conn.pk)

@@ -688,3 +688,30 @@ def test_disconnecting_takes_the_upcoming_calls_out_of_the_calendar(
     assert len(google.events(email)) == 1
     assert alpha_api.call("delete", f"/me/calendar-connections/{connection_id}").status_code == 204
     assert google.events(email) == []
+
+
+def test_an_all_day_event_blocks_the_day_in_the_calendars_own_zone(alpha_api, client, platform_host, google,
+                                                                  offering, day, tenant_alpha):
+    """Auckland is 13 hours ahead in November: its day D runs from D-1 11:00 to D 11:00 UTC."""
+    email = new_email()
+    away = google.post("calendars", {"account_email": email, "name": "Auckland office",
+                                     "time_zone": "Pacific/Auckland"})
+    connection_id = connect(alpha_api, client, platform_host, "google", email)
+    calendar_id = next(c["id"] for c in alpha_api.call("get", "/me/calendars").json() if c["name"] == "Auckland office")
+    alpha_api.call("patch", f"/me/calendars/{calendar_id}", {"readable": True})
+    google.event(email, day.isoformat(), (day + timedelta(days=1)).isoformat(), all_day=True, calendar=away["id"])
+    assert _sync(tenant_alpha, connection_id) == "synced"
+    assert _slots(alpha_api, offering, day - timedelta(days=1)) == [9, 10]
+    assert _slots(alpha_api, offering, day) == list(range(11, 17))
+
+
+def test_a_calendar_added_at_the_provider_appears_at_the_next_poll(alpha_api, client, platform_host, google,
+                                                                   tenant_alpha):
+    from calendars.sync import due_sync
+
+    email = new_email()
+    connect(alpha_api, client, platform_host, "google", email)
+    google.calendar(email, "Added later")
+    with tenant_context(tenant_alpha):
+        due_sync(now=timezone.now() + timedelta(hours=1))
+    assert "Added later" in [c["name"] for c in alpha_api.call("get", "/me/calendars").json()]
