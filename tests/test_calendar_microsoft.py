@@ -214,3 +214,26 @@ def test_a_revoked_microsoft_grant_needs_reconnecting(alpha_api, client, platfor
     microsoft.post("expire-tokens", {"account_email": email}, status=200)
     assert _sync(tenant_alpha, connection_id) == "needs_reconnect"
     assert alpha_api.call("get", "/me/calendar-connections").json()[0]["status"] == "needs_reconnect"
+
+
+def test_microsoft_rotates_refresh_tokens_and_its_429_is_honoured(alpha_api, client, platform_host, microsoft,
+                                                                  tenant_alpha):
+    from calendars.crypto import token_decrypt
+    from calendars.models import CalendarConnection
+
+    email = new_email("ms")
+    connection_id = connect(alpha_api, client, platform_host, "microsoft", email)
+    with tenant_context(tenant_alpha):
+        before = token_decrypt(CalendarConnection.objects.get(pk=connection_id).refresh_token)
+    microsoft.post("expire-tokens", {"account_email": email}, status=200)
+    assert _sync(tenant_alpha, connection_id) == "synced"
+    with tenant_context(tenant_alpha):
+        after = token_decrypt(CalendarConnection.objects.get(pk=connection_id).refresh_token)
+    assert after and after != before  # the newest refresh token is kept
+
+    microsoft.fault(email, 429, count=1, retry_after=90)
+    started = timezone.now()
+    assert _sync(tenant_alpha, connection_id) == "retry"
+    with tenant_context(tenant_alpha):
+        next_at = CalendarConnection.objects.get(pk=connection_id).next_sync_at
+    assert started + timedelta(seconds=89) <= next_at <= timezone.now() + timedelta(seconds=91)
