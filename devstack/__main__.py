@@ -5,6 +5,7 @@
   including the embedded services this run started.
 - ``test``: services, lint, migrations check, then pytest.
 - ``bench``: services, then every benchmark in ``bench/``.
+- ``screenshots``: services, then the browser journeys, writing the README tour's images to ``docs/screenshots/``.
 - ``services up|down|status``: the embedded services alone, for ``manage.py`` use.
 - ``zoom-sdk``: fetch the Zoom Video SDK for browsers into ``static/vendor/`` (npm registry).
 """
@@ -156,6 +157,17 @@ def test(args: list[str]) -> int:
         services.down(started)
 
 
+def screenshots(args: list[str]) -> int:
+    """Run the browser journeys and write the README tour's images into docs/screenshots/."""
+    _chromium_ensure()
+    started = services.up()
+    env = {**_env(started), "TOUR_SCREENSHOTS": str(ROOT / "docs" / "screenshots")}
+    try:
+        return _run([PYTHON, "-m", "pytest", "-m", "journey", "-q", *args], env)
+    finally:
+        services.down(started)
+
+
 def bench(args: list[str]) -> int:
     started = services.up()
     try:
@@ -172,6 +184,8 @@ def main(argv: list[str]) -> int:
         return test(rest)
     if command == "bench":
         return bench(rest)
+    if command == "screenshots":
+        return screenshots(rest)
     if command == "zoom-sdk":
         from devstack.zoom_sdk import fetch
 

@@ -158,12 +158,18 @@ class Journey:
     name: str
     taken: list[Path] = field(default_factory=list)
 
-    def shot(self, page, step: str) -> Path:
+    def shot(self, page, step: str, *, tour: str | None = None) -> Path:
+        """Keep this step's screenshot; ``tour`` names it for the README's tour too, written to
+        ``docs/screenshots/<tour>.png`` when ``make screenshots`` runs (TOUR_SCREENSHOTS set)."""
         directory = JOURNEY_ARTIFACTS / self.name
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{len(self.taken) + 1:02d}-{step}.png"
         page.screenshot(path=str(path), full_page=True)
         self.taken.append(path)
+        tour_dir = os.environ.get("TOUR_SCREENSHOTS")
+        if tour and tour_dir:
+            Path(tour_dir).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(tour_dir) / f"{tour}.png"))
         return path
 
 
