@@ -146,16 +146,16 @@ def test_dashboard_and_calls_list_query_counts_do_not_grow_with_calls(client, al
     _book_calls(tenant_alpha, team["cora"], 1)
     # SET search_path (public), host, SET search_path (tenant), session, user, profile,
     # income (one aggregate), sessions count, upcoming calls, their participants, ratings (average
-    # and count in one aggregate, then the latest three), the viewer's groups (may they edit the site?).
-    # The theme comes from the cache: a first request puts it there.
+    # and count in one aggregate, then the latest three), the viewer's groups (may they edit the site?),
+    # calendars that need reconnecting. The theme comes from the cache: a first request puts it there.
     client.get("/dashboard/", HTTP_HOST=alpha_host)
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         client.get("/dashboard/", HTTP_HOST=alpha_host)
     # The calls list: the same without the count, plus the profile for the viewer's zone.
     with django_assert_num_queries(9):
         client.get("/calls/", HTTP_HOST=alpha_host)
     _book_calls(tenant_alpha, team["cora"], 12, first_hour=1)
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         page = client.get("/dashboard/", HTTP_HOST=alpha_host).content.decode()
     assert page.count("Client ") == 5, "the next five calls"
     with django_assert_num_queries(9):
