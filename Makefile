@@ -27,6 +27,11 @@ bench: install
 zoom-sdk: install
 	$(BIN)/python -m devstack zoom-sdk
 
+# axe-core for the accessibility tests, from the npm registry (committed: static/vendor/axe-core/).
+.PHONY: axe-core
+axe-core: install
+	$(BIN)/python -m devstack.axe_core
+
 lint: install
 	$(BIN)/ruff check .
 

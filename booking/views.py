@@ -53,9 +53,10 @@ def slots_by_day(offering: Offering, first: date, tz: str, exclude_call_id: int 
     slots = offering_slots(offering=offering, start=first, end=first + timedelta(days=DAYS_SHOWN - 1),
                            time_zone=tz, now=timezone.now(), exclude_call_id=exclude_call_id)
     days: OrderedDict[date, list] = OrderedDict((first + timedelta(days=i), []) for i in range(DAYS_SHOWN))
-    for start, _ in slots:
+    for start, end in slots:
         local = start.astimezone(zone)
-        days.setdefault(local.date(), []).append({"value": start.isoformat(), "local": local})
+        days.setdefault(local.date(), []).append({"value": start.isoformat(), "local": local,
+                                                  "end": end.astimezone(zone)})
     return days
 
 

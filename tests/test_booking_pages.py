@@ -84,3 +84,42 @@ def test_booking_a_taken_slot_from_the_page_explains(client, alpha_host, offerin
 def test_unknown_offering_page_is_404(client, alpha_host):
     assert client.get("/book/not-a-uuid/", HTTP_HOST=alpha_host).status_code == 404
     assert client.get("/book/3f1c1d7e-0000-4000-8000-000000000000/", HTTP_HOST=alpha_host).status_code == 404
+
+
+def test_each_slot_is_named_by_day_and_time_for_screen_readers(client, alpha_host, offering):
+    """A radio named "11:00" alone says nothing about the day: each slot's label carries the day
+    and the end (visually hidden), and each day is a group named by its heading."""
+    from datetime import datetime
+
+    first = (timezone.now() + timedelta(days=2)).astimezone(ZoneInfo("Europe/Kyiv")).date()
+    body = client.get(f"/book/{offering.public_id}/?tz=Europe/Kyiv&from={first.isoformat()}",
+                      HTTP_HOST=alpha_host).content.decode()
+    start = datetime.fromisoformat(body.split('name="start" value="')[1].split('"')[0]).astimezone(
+        ZoneInfo("Europe/Kyiv"))
+    assert start.strftime("%H:%M") == "10:00"
+    day = f"{start:%A} {start.day} {start:%B}"
+    assert f'<span class="sr-only">{day}, </span><input type="radio" name="start"' in body
+    assert '> 10:00<span class="sr-only"> to 11:00</span></label>' in body
+    assert (f'<div class="day" role="group" aria-labelledby="day-{first.isoformat()}">'
+            f'<h2 id="day-{first.isoformat()}">{start:%a} {start.day} {start:%b}</h2>') in body
+
+
+def test_a_full_group_call_says_so_instead_of_offering_the_form(client, alpha_host, tenant_alpha):
+    from booking.services import BookingRequest, booking_create
+
+    with tenant_context(tenant_alpha):
+        owner = User.objects.get(email="alice@alpha.example")
+        start = (timezone.now() + timedelta(days=4)).replace(minute=0, second=0, microsecond=0)
+        group = offering_create(consultant=owner, kind="group", data={
+            "title": "Small workshop", "price_amount": 0, "start_at": start, "end_at": start + timedelta(hours=1),
+            "capacity": 1})
+        booking_create(request=BookingRequest(offering_id=str(group.public_id), start=None, name="First",
+                                              email="first@client.example"))
+    page = client.get(f"/book/{group.public_id}/?tz=Europe/Kyiv", HTTP_HOST=alpha_host)
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "This group call is full." in body and "See what else you can book" in body
+    assert 'name="seats"' not in body and "Book</button>" not in body
+    late = client.post(f"/book/{group.public_id}/", {"name": "Late", "email": "late@client.example", "seats": 1,
+                                                     "time_zone": "Europe/Kyiv"}, HTTP_HOST=alpha_host)
+    assert late.status_code == 400 and "This group call is full." in late.content.decode()
