@@ -184,7 +184,11 @@ def _to_service_data(form: OfferingForm, tz: str) -> tuple[str, dict]:
     zone = ZoneInfo(tz)
     for key in ("start_at", "end_at"):
         value: datetime | None = data.get(key)
-        data[key] = value.replace(tzinfo=zone) if value is not None and value.tzinfo is None else value
+        if value is not None:
+            # The form made the typed wall-clock time aware in the active zone (UTC); it is the
+            # consultant's own wall-clock time.
+            naive = timezone.make_naive(value) if timezone.is_aware(value) else value
+            data[key] = naive.replace(tzinfo=zone)
     keep = ("title", "description", "price_amount", "currency", "active") + (
         ("start_at", "end_at", "capacity") if kind == Offering.Kind.GROUP else
         ("duration_minutes", "buffer_before_minutes", "buffer_after_minutes", "min_notice_minutes",

@@ -19,6 +19,8 @@ def upload_response(request: HttpRequest, *, redirect_to: str, message: str,
 
     if request.headers.get("X-Requested-With") == "XMLHttpRequest":
         if not errors:
+            # The script goes to ``redirect_to`` next: that page says what happened, as without it.
+            messages.success(request, message)
             return JsonResponse({"ok": True, "redirect": redirect_to, "message": message})
         return JsonResponse({"ok": False, "errors": errors}, status=400)
     if not errors:

@@ -194,3 +194,25 @@ def test_booking_rules_are_owner_only_and_validated(owner, client, alpha_host, t
     with tenant_context(tenant_alpha):
         rules = BookingSettings.objects.get()
         assert (rules.hold_minutes, rules.client_change_cutoff_hours) == (45, 12)
+
+
+def test_group_call_times_typed_in_the_form_are_the_consultants_wall_clock(owner, alpha_host, tenant_alpha):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from consultants.models import Profile
+
+    berlin = ZoneInfo("Europe/Berlin")
+    with tenant_context(tenant_alpha):
+        Profile.objects.filter(user__email="alice@alpha.example").update(time_zone="Europe/Berlin")
+    day = (datetime.now(berlin) + timedelta(days=9)).date().isoformat()
+    response = owner.post("/offerings/", {"kind": "group", "title": "Evening workshop", "price": "10",
+                                          "currency": "USD", "start_at": f"{day}T18:00", "end_at": f"{day}T19:30",
+                                          "capacity": 4, "active": "on"}, HTTP_HOST=alpha_host)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    with tenant_context(tenant_alpha):
+        group = Offering.objects.get(title="Evening workshop")
+    assert group.start_at.astimezone(berlin).strftime("%Y-%m-%dT%H:%M") == f"{day}T18:00"
+    assert group.end_at.astimezone(berlin).strftime("%H:%M") == "19:30"
+    edit = owner.get(f"/offerings/{group.public_id}/", HTTP_HOST=alpha_host).content.decode()
+    assert f'value="{day}T18:00' in edit or f'value="{day} 18:00' in edit

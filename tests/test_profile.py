@@ -219,3 +219,12 @@ def test_people_from_before_profiles_existed_get_one(tenant_alpha):
         migration.create_missing_profiles(apps, None)
         assert Profile.objects.get(user=old).slug == "alice-alpha-2"  # the owner has "alice-alpha"
         assert not Profile.objects.filter(user=helper).exists()
+
+
+def test_photo_upload_with_progress_bar_shows_its_message_on_the_page_it_returns_to(cora_client, alpha_host):
+    upload = SimpleUploadedFile("me.png", image_bytes("PNG", (200, 200)), content_type="image/png")
+    response = cora_client.post("/profile/photo/", {"photo": upload}, HTTP_HOST=alpha_host,
+                                HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+    assert response.json()["ok"] is True
+    page = cora_client.get(response.json()["redirect"], HTTP_HOST=alpha_host)
+    assert "Photo uploaded; it is being resized." in page.content.decode()
