@@ -32,6 +32,11 @@ zoom-sdk: install
 axe-core: install
 	$(BIN)/python -m devstack.axe_core
 
+# The README tour's images (docs/screenshots/), taken by the browser journeys.
+.PHONY: screenshots
+screenshots: install
+	$(BIN)/python -m devstack screenshots
+
 lint: install
 	$(BIN)/ruff check .
 
