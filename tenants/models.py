@@ -183,6 +183,14 @@ class StaffAction(models.Model):
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
 
+    # The order people read details in ("from: Free; to: Pro"); jsonb stores shorter keys first.
+    DETAIL_ORDER = ("from", "to")
+
+    @property
+    def details_in_order(self) -> list[tuple[str, object]]:
+        rank = {key: index for index, key in enumerate(self.DETAIL_ORDER)}
+        return sorted(self.details.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0]))
+
 
 class SpareSchema(models.Model):
     """A schema cloned from the template ahead of time. A sign-up renames one, which is instant,

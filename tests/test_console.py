@@ -109,3 +109,10 @@ def test_audit_log_lists_every_staff_action(staff_client, platform_host, tenant_
     page = staff_client.get("/console/audit/", HTTP_HOST=platform_host).content.decode()
     assert "Suspended tenant" in page and "Reactivated tenant" in page and "Unpaid invoice" in page
     assert page.count("staff@platform.example") >= 2
+
+
+def test_audit_log_reads_a_plan_change_from_old_to_new(staff_client, platform_host, tenant_alpha):
+    staff_client.post(f"/console/tenants/{tenant_alpha.pk}/plan/", {"plan": Plan.objects.get(name="Pro").pk},
+                      HTTP_HOST=platform_host)
+    page = staff_client.get("/console/audit/", HTTP_HOST=platform_host).content.decode()
+    assert "from: Free; to: Pro" in page

@@ -176,3 +176,13 @@ def test_owner_assigns_an_assistant_to_consultants(owner_client, alpha_host, mak
     assert response.status_code == 302
     with tenant_context(tenant_alpha):
         assert list(ann.assignments.values_list("consultant_id", flat=True)) == [cora.pk]
+
+
+def test_plan_limit_says_who_can_raise_it(client, alpha_host, login, mailbox, settings):
+    # An owner cannot change the plan: only platform staff can, so the refusal names whom to ask.
+    login(client, alpha_host, "alice@alpha.example", ALPHA_OWNER_PASSWORD)
+    response = client.post("/team/", {"email": "cora@alpha.example", "role": "consultant"}, HTTP_HOST=alpha_host)
+    assert response.status_code == 400
+    assert (f"To invite more, ask {settings.PLATFORM_NAME} to move your site to a larger plan."
+            in response.content.decode())
+    assert "Change plan" not in response.content.decode()

@@ -58,7 +58,8 @@ def invitation_create(
             and consultant_seats_used() >= max_consultants:
         raise ValidationError({"email": [
             f"Your plan allows {max_consultants} consultant{'s' if max_consultants != 1 else ''} "
-            "(you included). Change plan to invite more."]})
+            # Only platform staff change plans (the console): say whom to ask.
+            f"(you included). To invite more, ask {settings.PLATFORM_NAME} to move your site to a larger plan."]})
     # A new invitation replaces an older open one for the same address.
     Invitation.objects.filter(email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True) \
         .update(revoked_at=timezone.now())
