@@ -75,8 +75,10 @@ class Stack:
         platform host), as a script would send it."""
         import httpx
 
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = httpx.request(method, self.url(host, path), json=body, headers=headers, timeout=30)
+        # httpx does not resolve *.localhost as browsers do: go to loopback and name the host.
+        headers = {"Host": f"{host}:{self.port}", **({"Authorization": f"Bearer {token}"} if token else {})}
+        response = httpx.request(method, f"http://127.0.0.1:{self.port}{path}", json=body, headers=headers,
+                                 timeout=30)
         if expect is not None:
             wanted = expect if isinstance(expect, tuple) else (expect,)
             assert response.status_code in wanted, f"{method} {path}: {response.status_code} {response.text[:500]}"
