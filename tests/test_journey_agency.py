@@ -46,7 +46,7 @@ def test_agency_signs_up_brands_its_site_edits_its_home_page_and_invites_a_consu
         page.get_by_label("Your name").fill("Olivia North")
         page.get_by_label("Email").fill(OWNER_EMAIL)
         page.get_by_label("Password").fill(OWNER_PASSWORD)
-        journey.shot(page, "signup")
+        journey.shot(page, "signup", tour="01-agency-signs-up")
         page.get_by_role("button", name="Create my site").click()
         page.wait_for_url(f"{site}/dashboard/")
         expect(page.get_by_role("heading", name="Welcome, Olivia")).to_be_visible()
@@ -66,7 +66,7 @@ def test_agency_signs_up_brands_its_site_edits_its_home_page_and_invites_a_consu
         expect(preview).to_have_attribute("style", re.compile(rf"--primary:\s*{PRIMARY}"))
         expect(preview.locator(".tp-button")).to_have_css("background-color", PRIMARY_RGB)
         expect(page.locator("#contrast-report")).to_contain_text(f"Links: {PRIMARY} on the light")
-        journey.shot(page, "theme-preview")
+        journey.shot(page, "theme-preview", tour="02-theme-live-preview")
         page.get_by_role("button", name="Save theme").click()
         expect(page.get_by_text("Theme saved")).to_be_visible()
         expect(page.get_by_label("Preset")).to_have_value("calm")
@@ -92,7 +92,7 @@ def test_agency_signs_up_brands_its_site_edits_its_home_page_and_invites_a_consu
         heading = page.locator("#body-0-value-heading")
         expect(heading).to_have_value("Northwind Advisory")
         heading.fill(HEADING)
-        journey.shot(page, "cms-edit-hero")
+        journey.shot(page, "cms-edit-hero", tour="03-site-editor")
         page.get_by_role("button", name="More actions").last.click()
         page.get_by_role("button", name="Publish").click()
         expect(page.get_by_text("has been published")).to_be_visible()
@@ -101,7 +101,7 @@ def test_agency_signs_up_brands_its_site_edits_its_home_page_and_invites_a_consu
         # The public landing page shows it.
         page.goto(f"{site}/")
         expect(page.locator(".hero h1")).to_have_text(HEADING)
-        journey.shot(page, "landing-new-hero")
+        journey.shot(page, "landing-new-hero", tour="04-branded-landing-page")
 
         # The Team page: the Free plan counts the owner as its one consultant, so the invitation
         # is refused with the reason; once the platform moves the agency to its Agency plan, it goes.
@@ -119,7 +119,7 @@ def test_agency_signs_up_brands_its_site_edits_its_home_page_and_invites_a_consu
         page.get_by_role("button", name="Send invitation").click()
         expect(page.get_by_text(f"Invitation sent to {CONSULTANT_EMAIL}.")).to_be_visible()
         expect(page.locator("table").last).to_contain_text(CONSULTANT_EMAIL)
-        journey.shot(page, "team-invited")
+        journey.shot(page, "team-invited", tour="05-team-invitation")
 
     # The email arrives with a link that opens the invitation in a browser that was never signed in.
     message = stack.wait_for_mail(to=CONSULTANT_EMAIL, subject="invited you")

@@ -156,7 +156,7 @@ def test_client_books_on_a_phone_with_nothing_overflowing_and_every_control_reac
         # A time two days ahead: far enough that the booking can still be moved (the cut-off is a day).
         slot = page.locator(".day").nth(2).locator("label.slot").first
         expect(slot).to_be_visible()
-        journey.shot(page, "slots")
+        journey.shot(page, "slots", tour="08-phone-slot-picker")
         _check_fits(page, "slot picker")
 
         slot.tap()
@@ -178,5 +178,5 @@ def test_client_books_on_a_phone_with_nothing_overflowing_and_every_control_reac
         expect(facts).to_contain_text("Confirmed")
         expect(page.get_by_role("link", name="Join the call")).to_be_visible()
         expect(page.get_by_role("button", name="Move my call")).to_be_attached()
-        journey.shot(page, "confirmation")
+        journey.shot(page, "confirmation", tour="09-phone-confirmation")
         _check_fits(page, "confirmation")

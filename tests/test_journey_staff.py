@@ -115,7 +115,7 @@ def test_staff_change_plan_suspend_and_reactivate_a_tenant_with_an_audit_trail(w
         expect(rows.first).to_contain_text(OWNER_EMAIL)
         expect(rows.first).to_contain_text("Free")
         expect(rows.first).to_contain_text("Active")
-        journey.shot(page, "console-search")
+        journey.shot(page, "console-search", tour="14-staff-console")
         page.get_by_role("link", name=NAME).click()
         expect(page.get_by_role("heading", name=NAME)).to_contain_text("Active")
         expect(page.locator(".facts")).to_contain_text("Free (5% fee)")
@@ -143,7 +143,7 @@ def test_staff_change_plan_suspend_and_reactivate_a_tenant_with_an_audit_trail(w
             assert response.status == 403
             expect(visitor.get_by_role("heading", name=f"{NAME} is currently suspended")).to_be_visible()
             expect(visitor.get_by_text("This site is not taking bookings at the moment.")).to_be_visible()
-        journey.shot(visitor, "site-suspended")
+        journey.shot(visitor, "site-suspended", tour="15-suspended-site")
         refused = _book(stack, world, expect_status=403)
         assert refused["code"] == "tenant_suspended"
 
@@ -176,7 +176,7 @@ def test_staff_change_plan_suspend_and_reactivate_a_tenant_with_an_audit_trail(w
             expect(cells.nth(1)).to_have_text(who)
             for detail in details:
                 expect(cells.nth(4)).to_contain_text(detail)
-        journey.shot(page, "audit-log")
+        journey.shot(page, "audit-log", tour="16-audit-log")
 
 
 def _book(stack, world: World, *, expect_status: int) -> dict:
