@@ -317,3 +317,15 @@ class PasswordResetView(auth_views.PasswordResetView):
         self.extra_email_context = {"site_name": self.request.tenant.name}
         self.from_email = f"{self.request.tenant.name} <{settings.DEFAULT_FROM_EMAIL}>"
         return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's confirm step; a link that is bogus, used or expired gets its page with a 400."""
+
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def render_to_response(self, context, **response_kwargs):
+        if not context.get("validlink"):
+            response_kwargs.setdefault("status", 400)
+        return super().render_to_response(context, **response_kwargs)

@@ -13,6 +13,8 @@ class BookingForm(forms.Form):
     time_zone = forms.ChoiceField(choices=time_zone_choices, widget=forms.HiddenInput)
     time_format = forms.ChoiceField(choices=[("24h", "24-hour"), ("12h", "12-hour")], initial="24h",
                                     widget=forms.HiddenInput, required=False)
+    # One per page shown: the same form sent twice (a double click) makes one booking.
+    submit_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
 
 class CancelForm(forms.Form):

@@ -259,6 +259,9 @@ class CallParticipant(models.Model):
     manage_token_hash = models.CharField(max_length=64, unique=True)
     # With the secret key, derives the manage token again, so later emails can carry the link.
     manage_key = models.CharField(max_length=64, blank=True)
+    # The booking form's one-time key hashed with the email: the same form sent twice (a double
+    # click) finds this booking instead of making another one.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
     canceled_by = models.CharField(max_length=8, choices=Call.CanceledBy.choices, blank=True)

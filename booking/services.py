@@ -110,12 +110,15 @@ class BookingRequest:
     seats: int = 1
     time_zone: str = "UTC"
     time_format: str = "24h"
+    # The booking form's one-time key: the same form sent again gets the booking it made.
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True)
 class Booked:
     participant: CallParticipant
     manage_token: str
+    replayed: bool = False  # the same request was made before: this is the booking it made
 
 
 def _validate_client(request: BookingRequest) -> None:
@@ -137,6 +140,23 @@ def _validate_client(request: BookingRequest) -> None:
         raise InvalidInput("Book at least one seat.")
     if len(request.message) > 2000:
         raise InvalidInput("Keep the message under 2,000 characters.")
+
+
+def _idempotency_hash(request: BookingRequest) -> str | None:
+    if not request.idempotency_key:
+        return None
+    key = f"{request.idempotency_key}\n{request.email.strip().lower()}"
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _booked_before(request: BookingRequest) -> Booked | None:
+    """The booking this very request made before (a form sent twice), if it did."""
+    key = _idempotency_hash(request)
+    participant = CallParticipant.objects.select_related("call").filter(idempotency_key=key).first() \
+        if key else None
+    if participant is None:
+        return None
+    return Booked(participant=participant, manage_token=manage_token_for(participant) or "", replayed=True)
 
 
 def _check_is_slot(offering: Offering, start: datetime, now: datetime, exclude_call_id: int | None = None) -> None:
@@ -181,7 +201,7 @@ def _participant(call: Call, request: BookingRequest, unit_price: int, now: date
         name=request.name.strip(), email=request.email.strip().lower(), message=request.message.strip(),
         seats=request.seats, unit_price_amount=unit_price, price_amount=unit_price * request.seats,
         currency=call.currency, time_zone=request.time_zone, time_format=request.time_format,
-        manage_token_hash=_token_hash(token),
+        manage_token_hash=_token_hash(token), idempotency_key=_idempotency_hash(request),
         hold_expires_at=now + timedelta(minutes=hold_minutes) if paid else None,
     )
     if paid:
@@ -198,12 +218,15 @@ def booking_create(*, request: BookingRequest, now: datetime | None = None) -> B
         consultant__is_active=True).first()
     if offering is None:
         raise NotFound("No such offering.")
+    earlier = _booked_before(request)
+    if earlier is not None:
+        return earlier
     hold_minutes = booking_settings().hold_minutes
     if offering.kind == Offering.Kind.GROUP:
         booked = _book_group(offering, request, now, hold_minutes)
     else:
         booked = _book_individual(offering, request, now, hold_minutes)
-    if booked.participant.status == CallParticipant.Status.CONFIRMED:
+    if not booked.replayed and booked.participant.status == CallParticipant.Status.CONFIRMED:
         call, participant = booked.participant.call, booked.participant
         signals.booking_confirmed.send(Call, call=call, participant=participant)
     return booked
@@ -215,7 +238,14 @@ def _book_individual(offering: Offering, request: BookingRequest, now: datetime,
     if request.seats != 1:
         raise InvalidInput("An individual call has one seat.")
     start = request.start.astimezone(UTC)
-    _check_is_slot(offering, start, now)
+    try:
+        _check_is_slot(offering, start, now)
+    except Conflict:
+        # Taken — maybe by this same request sent a moment earlier, committed since we looked.
+        earlier = _booked_before(request)
+        if earlier is not None:
+            return earlier
+        raise
     _require_payments(offering)
     end = start + timedelta(minutes=offering.duration_minutes)
     blocked_start, blocked_end = _blocked(offering, start, end)
@@ -232,6 +262,10 @@ def _book_individual(offering: Offering, request: BookingRequest, now: datetime,
                 hold_expires_at=now + timedelta(minutes=hold_minutes) if paid else None,
             )
     except IntegrityError:
+        # Taken — by this same request sent a moment earlier (a double click), or by someone else.
+        earlier = _booked_before(request)
+        if earlier is not None:
+            return earlier
         raise Conflict("This time has just been taken. Please choose another slot.") from None
     participant, token = _participant(call, request, offering.price_amount, now, hold_minutes)
     return Booked(participant=participant, manage_token=token)
@@ -241,6 +275,9 @@ def _book_group(offering: Offering, request: BookingRequest, now: datetime, hold
     call = Call.objects.select_for_update().filter(offering=offering, kind=Offering.Kind.GROUP).first()
     if call is None or call.status not in (Call.Status.CONFIRMED,):
         raise Conflict("This group call is not taking bookings.")
+    earlier = _booked_before(request)  # under the call's lock: a double submit waits for the first
+    if earlier is not None:
+        return earlier
     if request.start is not None and request.start != call.start_at:
         raise InvalidInput("A group call starts at its own time; leave the start out or use it.")
     if call.start_at <= now:

@@ -4,6 +4,7 @@ the API."""
 
 from __future__ import annotations
 
+import secrets
 from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -64,6 +65,7 @@ def offerings(request: HttpRequest) -> HttpResponse:
     return render(request, "booking/offerings.html", {"offerings": offering_public_list(now=timezone.now())})
 
 
+@never_cache  # live slots: the back button must not offer a time that is gone since
 @require_http_methods(["GET", "POST"])
 def book(request: HttpRequest, offering_id: str) -> HttpResponse:
     try:
@@ -72,7 +74,7 @@ def book(request: HttpRequest, offering_id: str) -> HttpResponse:
         raise Http404 from None
     consultant_tz = offering.consultant.profile.time_zone
     tz = _zone(request, consultant_tz)
-    form = BookingForm(request.POST or None, initial={"time_zone": tz})
+    form = BookingForm(request.POST or None, initial={"time_zone": tz, "submit_key": secrets.token_urlsafe(16)})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -80,7 +82,7 @@ def book(request: HttpRequest, offering_id: str) -> HttpResponse:
             booked = booking_create(request=BookingRequest(
                 offering_id=offering_id, start=start, name=data["name"], email=data["email"],
                 message=data["message"], seats=data["seats"] or 1, time_zone=data["time_zone"],
-                time_format=data["time_format"] or "24h",
+                time_format=data["time_format"] or "24h", idempotency_key=data["submit_key"],
             ))
             if booked.participant.status == CallParticipant.Status.PENDING_PAYMENT:
                 payment = checkout_for_new_booking(request, participant=booked.participant,
@@ -91,6 +93,8 @@ def book(request: HttpRequest, offering_id: str) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
+            if booked.replayed:
+                messages.info(request, "You had already sent this booking: here it is.")
             return redirect(f"/bookings/{booked.participant.public_id}/?token={booked.manage_token}")
     first = week_start(request, tz)
     context = {

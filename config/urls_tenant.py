@@ -12,6 +12,9 @@ from consultants.views import media
 from core.api import api
 from core.views import healthz
 
+# Pages answering Http404, in the tenant's schema and theme (see core.views.page_not_found).
+handler404 = "core.views.page_not_found"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("robots.txt", robots_txt, name="robots_txt"),

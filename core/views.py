@@ -14,6 +14,24 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(report, status=200 if healthy else 503)
 
 
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 404 page of a tenant host (``templates/404.html``, in the site's theme). Under ASGI Django
+    renders error pages on a thread of its own, whose connection is on the public schema: it is
+    put back on the tenant's schema first, or the theme (and the page) could not be read."""
+    from django.db import connection
+    from django.views import defaults
+
+    tenant = getattr(request, "tenant", None)
+    switched = tenant is not None and connection.schema_name != tenant.schema_name
+    if switched:
+        connection.set_tenant(tenant)
+    try:
+        return defaults.page_not_found(request, exception)
+    finally:
+        if switched:  # leave that thread's connection as it was found
+            connection.set_schema_to_public()
+
+
 def unknown_host(request: HttpRequest) -> HttpResponse:
     """Any path on a host that is neither the platform nor a tenant: 404, never another tenant."""
     host = request.get_host().split(":")[0]

@@ -125,3 +125,34 @@ def test_twenty_clients_racing_for_five_seats_never_oversell(race_tenant):
     # Five seats, requests of one or two: never more than five, and at most one seat left unsold
     # (when only two-seat requests remained).
     assert 4 <= seats <= 5
+
+
+def test_the_same_booking_form_sent_several_times_at_once_makes_one_booking(race_tenant):
+    """A double (or triple) click: the same form, with its one-time key, reaches the server several
+    times at once. One booking is made, and every answer leads to it."""
+    from booking.models import CallParticipant
+
+    def send_at_once(offering: str, fields: dict) -> list[tuple[int, str]]:
+        def send(_) -> tuple[int, str]:
+            try:
+                response = Client().post(f"/book/{offering}/", {
+                    "name": "Dee Double", "email": "dee@race.example", "time_zone": "UTC", **fields},
+                    HTTP_HOST=race_tenant["host"])
+                return response.status_code, response.get("Location", "").split("?")[0]
+            finally:
+                connections.close_all()
+
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            return list(pool.map(send, range(5)))
+
+    single = send_at_once(race_tenant["single"], {"start": race_tenant["start"].isoformat(), "submit_key": "form-a"})
+    group = send_at_once(race_tenant["group"], {"seats": 2, "submit_key": "form-b"})
+    for answers in (single, group):
+        assert {status for status, _ in answers} == {302}, answers
+        assert len({location for _, location in answers}) == 1, answers
+
+    def booked():
+        with schema_context("t_race"):
+            return sorted(CallParticipant.objects.values_list("call__kind", "seats"))
+
+    assert in_own_connection(booked) == [("group", 2), ("individual", 1)]

@@ -123,3 +123,33 @@ def test_a_full_group_call_says_so_instead_of_offering_the_form(client, alpha_ho
     late = client.post(f"/book/{group.public_id}/", {"name": "Late", "email": "late@client.example", "seats": 1,
                                                      "time_zone": "Europe/Kyiv"}, HTTP_HOST=alpha_host)
     assert late.status_code == 400 and "This group call is full." in late.content.decode()
+
+
+def test_a_wrong_booking_address_gets_the_sites_own_not_found_page(client, alpha_host):
+    response = client.get("/book/3f1c1d7e-0000-4000-8000-000000000000/", HTTP_HOST=alpha_host)
+    body = response.content.decode()
+    assert response.status_code == 404
+    assert "Page not found" in body and "Go to the home page" in body and "Alpha Advisory" in body
+
+
+def test_sending_the_booking_form_twice_leads_to_the_first_booking(client, alpha_host, offering, tenant_alpha):
+    page = client.get(f"/book/{offering.public_id}/?tz=Europe/Kyiv", HTTP_HOST=alpha_host).content.decode()
+    start = page.split('name="start" value="')[1].split('"')[0]
+    key = page.split('name="submit_key" value="')[1].split('"')[0]
+    form = {"start": start, "name": "Dot Double", "email": "dot@client.example", "time_zone": "Europe/Kyiv",
+            "submit_key": key}
+    first = client.post(f"/book/{offering.public_id}/", form, HTTP_HOST=alpha_host)
+    again = client.post(f"/book/{offering.public_id}/", form, HTTP_HOST=alpha_host, follow=True)
+    assert first.status_code == 302 and again.redirect_chain[0][0] == first["Location"]
+    assert "You had already sent this booking: here it is." in again.content.decode()
+    with tenant_context(tenant_alpha):
+        assert CallParticipant.objects.filter(email="dot@client.example").count() == 1
+    # Another page (another key) for the same time is a new attempt, and that time is taken.
+    other = client.post(f"/book/{offering.public_id}/", form | {"submit_key": "another-page"}, HTTP_HOST=alpha_host)
+    assert other.status_code == 400 and "This time has just been taken" in other.content.decode()
+
+
+def test_the_booking_page_is_never_served_from_a_cache(client, alpha_host, offering):
+    """Its slots are live: the back button after booking must not offer the time just taken."""
+    response = client.get(f"/book/{offering.public_id}/?tz=Europe/Kyiv", HTTP_HOST=alpha_host)
+    assert "no-store" in response["Cache-Control"]

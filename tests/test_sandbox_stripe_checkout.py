@@ -165,3 +165,17 @@ def test_bad_sessions_are_refused_with_the_param_named(stripe_client, connected,
     with pytest.raises(stripe.InvalidRequestError) as error:
         _session(stripe_client, connected, **changes)
     assert error.value.param == param
+
+
+def test_a_second_click_on_pay_goes_where_the_first_went_and_charges_once(stripe_client, connected):
+    session = _session(stripe_client, connected)
+    first = httpx.post(session.url, data={"card": "4242 4242 4242 4242"})
+    second = httpx.post(session.url, data={"card": "4242 4242 4242 4242"})
+    assert first.status_code == second.status_code == 302
+    assert second.headers["location"] == first.headers["location"]
+    intent = stripe_client.v1.payment_intents.retrieve(stripe_client.v1.checkout.sessions.retrieve(session.id)
+                                                       .payment_intent)
+    assert intent.amount_received == 10000
+    back = httpx.get(session.url)
+    assert back.status_code == 200 and "This payment is complete" in back.text
+    assert 'name="card"' not in back.text and "no-store" in back.headers["cache-control"]

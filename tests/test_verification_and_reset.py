@@ -148,3 +148,9 @@ def test_an_unreachable_mail_server_makes_the_task_retry(settings, mailbox):
     with pytest.raises(Retry):
         email_send_task.apply(args=[message])
     assert len(mailbox) == 0
+
+
+def test_a_bogus_password_reset_link_answers_400_with_a_clear_page(client, alpha_host):
+    response = client.get("/password-reset/MQ/not-a-real-token/", HTTP_HOST=alpha_host)
+    assert response.status_code == 400
+    assert "Reset link not valid" in response.content.decode()

@@ -21,6 +21,7 @@ from functools import wraps
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from core.money import Money
@@ -238,6 +239,7 @@ def application_fee_detail(request: HttpRequest, params: dict, fee_id: str):
 
 
 @csrf_exempt
+@never_cache  # the back button shows the session as it is now (paid, expired), as Stripe's page does
 def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
     """Stands in for Stripe's hosted checkout page."""
     try:
@@ -245,15 +247,20 @@ def checkout_page(request: HttpRequest, session_id: str) -> HttpResponse:
     except StripeError:
         return HttpResponse("This payment page does not exist.", status=404)
     error = None
+    if request.method == "POST" and session["status"] == "complete":
+        return redirect(checkout.success_redirect(session))  # a second click on "Pay": paid already
     if request.method == "POST" and session["status"] == "open":
         try:
             session = store.atomic(checkout.session_pay, session, request.POST.get("card", ""))
         except StripeError as exc:
+            session = checkout.session_get(session_id)
+            if session["status"] == "complete":  # paid by the first of two clicks meanwhile
+                return redirect(checkout.success_redirect(session))
             error = exc.body["error"]["message"]
         else:
             return redirect(checkout.success_redirect(session))
     return render(request, "sandbox/stripe_checkout.html", {
-        "session": session, "error": error,
+        "session": session, "error": error, "success_url": checkout.success_redirect(session),
         "amount": Money(session["amount_total"], session["currency"].upper()),
         "items": [(item.get("price_data", {}).get("product_data", {}).get("name", ""), item.get("quantity"))
                   for item in session.get("line_items_data") or []],
