@@ -168,7 +168,7 @@ def test_consultant_sets_up_the_practice(stack, browser, practice, in_tenant):
     consultant.reload()
     expect(consultant.locator(".notice.ok")).to_contain_text("The profile is complete. Public page: /c/cora/")
     expect(consultant.locator("img.avatar-lg")).to_be_visible(timeout=EXPECT_MS)
-    journey.shot(consultant, "profile-complete")
+    journey.shot(consultant, "profile-complete", tour="06-consultant-profile")
 
     # Weekly hours, Monday to Friday 09:00–17:00 in Berlin, and a vacation two weeks out.
     consultant.goto(f"{site}/availability/")
@@ -185,7 +185,7 @@ def test_consultant_sets_up_the_practice(stack, browser, practice, in_tenant):
     consultant.click("button:has-text('Add vacation')")
     expect(consultant.locator("#vacations li").first).to_contain_text(
         f"{vacation_start.day} {vacation_start:%b %Y} – {vacation_end.day} {vacation_end:%b %Y}")
-    journey.shot(consultant, "availability")
+    journey.shot(consultant, "availability", tour="06b-weekly-hours")
 
     # An individual paid offering and a group offering with a cover image.
     consultant.goto(f"{site}/offerings/")
@@ -236,7 +236,7 @@ def test_consultant_sets_up_the_practice(stack, browser, practice, in_tenant):
     owner.click("button:has-text('Complete onboarding')")
     owner.wait_for_url(f"{site}/payouts/?onboarding=done")
     expect(owner.locator("section[aria-labelledby=stripe-heading]")).to_contain_text("Connected.")
-    journey.shot(owner, "payouts-connected")
+    journey.shot(owner, "payouts-connected", tour="17-payouts-connected")
 
     # The consultant connects Google Calendar on the emulator's consent page.
     consultant.goto(f"{site}/calendars/")
@@ -248,7 +248,7 @@ def test_consultant_sets_up_the_practice(stack, browser, practice, in_tenant):
     consultant.wait_for_url(re.compile(re.escape(f"{site}/calendars/")))
     expect(consultant.locator("section.card").first).to_contain_text(f"Google Calendar · {CALENDAR_EMAIL}")
     expect(consultant.locator("section.card").first).to_contain_text("Up to date as of", timeout=EXPECT_MS)
-    journey.shot(consultant, "calendar-connected")
+    journey.shot(consultant, "calendar-connected", tour="07-calendars-connected")
 
     # A busy event in that calendar takes its slot off the booking page.
     booking_page = f"{site}/book/{practice['offerings'][INDIVIDUAL]}/"
@@ -266,7 +266,7 @@ def test_consultant_sets_up_the_practice(stack, browser, practice, in_tenant):
     consultant.reload()
     expect(consultant.locator(f"input[name=start][value='{blocked}']")).to_have_count(0)
     assert slot_values(consultant), "the other slots stay"
-    journey.shot(consultant, "busy-event-removes-slot")
+    journey.shot(consultant, "busy-event-removes-slot", tour="07b-busy-event-removes-slot")
     practice.update(blocked=blocked)
 
     # The vacation week offers nothing.
@@ -289,7 +289,7 @@ def pay_on_checkout(page, journey: Journey, step: str, amount: str) -> None:
 
     expect(page.locator("h1")).to_have_text(f"Pay {amount}")
     page.fill("#card", "4242 4242 4242 4242")
-    journey.shot(page, step)
+    journey.shot(page, step, tour="12-checkout" if step == "checkout" else None)
     page.click("button:has-text('Pay')")
 
 
@@ -312,7 +312,7 @@ def test_clients_book_pay_and_fill_the_group_call(stack, browser, practice, in_t
     client.wait_for_url(f"{site}/c/cora/")
     expect(client.locator("h1")).to_have_text(CONSULTANT_NAME)
     expect(client.locator("main")).to_contain_text(GROUP)
-    journey.shot(client, "consultant-page")
+    journey.shot(client, "consultant-page", tour="10-consultant-page")
     client.locator("article.offering", has_text=INDIVIDUAL).get_by_role("link", name="Book").click()
 
     # The slots are in the client's own zone.
@@ -328,7 +328,7 @@ def test_clients_book_pay_and_fill_the_group_call(stack, browser, practice, in_t
     first.check()
     client.fill("input[name=name]", "Liam Client")
     client.fill("input[name=email]", "liam@client.example")
-    journey.shot(client, "slot-picked")
+    journey.shot(client, "slot-picked", tour="11-slot-in-client-zone")
     client.click("button:has-text('Continue to payment')")
     pay_on_checkout(client, journey, "checkout", "$90.00")
     client.wait_for_url(manage_url)
@@ -338,7 +338,7 @@ def test_clients_book_pay_and_fill_the_group_call(stack, browser, practice, in_t
     expect(facts).to_contain_text("(America/Los_Angeles)")
     expect(facts).to_contain_text("Confirmed")
     expect(facts).to_contain_text("$90.00 — paid")
-    journey.shot(client, "confirmed")
+    journey.shot(client, "confirmed", tour="13-paid-and-confirmed")
 
     # The confirmation email carries a calendar invite at the booked time.
     confirmation = stack.wait_for_mail(to="liam@client.example", subject=f"Booking confirmed: {INDIVIDUAL}")
@@ -382,7 +382,7 @@ def test_clients_book_pay_and_fill_the_group_call(stack, browser, practice, in_t
     third.fill("input[name=email]", "beatriz@client.example")
     third.click("button:has-text('Continue to payment')")
     expect(third.locator("[role=alert]")).to_contain_text("This group call is full.")
-    journey.shot(third, "group-full")
+    journey.shot(third, "group-full", tour="13b-group-call-full")
     third.goto(f"{site}/c/cora/")
     expect(third.locator("article.offering", has_text=GROUP)).to_contain_text("Full")
 
