@@ -67,7 +67,7 @@ def dashboard_summary(*, user: User, now: datetime | None = None) -> DashboardSu
     return DashboardSummary(
         income_month=Money(month, currency), income_total=Money(total, currency),
         sessions=sessions_count(consultants=consultants_visible_to(user=user), now=now),
-        upcoming=list(call_list(user=user, tab="upcoming", now=now)[:5]), missing_profile_parts=missing,
+        upcoming=list(call_list(user=user, tab="next", now=now)[:5]), missing_profile_parts=missing,
         email_verified=user.email_verified_at is not None,
         ratings=ratings_of(Call.objects.filter(consultant__in=consultants_visible_to(user=user)), recent=3),
     )

@@ -142,11 +142,13 @@ def refund_update(*, refund_data: dict) -> Refund | None:
 
 
 @transaction.atomic
-def refund_for_attendance(*, call: Call, host_joined: bool, joined_participant_ids: set[int]) -> list[Refund]:
+def refund_for_attendance(*, call: Call, host_joined: bool, joined_participant_ids: set[int],
+                          now: datetime | None = None) -> list[Refund]:
     """After a call ended, from its attendance: the host never came → everyone is refunded
     ("Host didn't join the call"); nobody at all came → the same, as "Nobody joined the call".
-    Clients who did not come while the host did are not refunded (they missed their own call)."""
-    if call.end_at > timezone.now():
+    Clients who did not come while the host did are not refunded (they missed their own call).
+    ``now`` is the caller's clock (the completion's), the wall clock by default."""
+    if call.end_at > (now or timezone.now()):
         raise Conflict("Attendance is settled once the call is over.")
     if host_joined:
         return []

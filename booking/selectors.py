@@ -128,6 +128,8 @@ def calls_for(*, consultants: QuerySet[User], tab: str, now: datetime) -> QueryS
         return calls.filter(status=Call.Status.CONFIRMED, start_at__gt=now).order_by("start_at")
     if tab == "active":
         return calls.filter(status=Call.Status.CONFIRMED, start_at__lte=now, end_at__gt=now).order_by("start_at")
+    if tab == "next":  # the dashboard's: the call in progress, then the upcoming ones
+        return calls.filter(status=Call.Status.CONFIRMED, end_at__gt=now).order_by("start_at")
     if tab == "completed":
         return calls.filter(Q(status=Call.Status.COMPLETED) | Q(status=Call.Status.CONFIRMED, end_at__lte=now)) \
             .order_by("-start_at")

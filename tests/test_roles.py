@@ -176,3 +176,22 @@ def test_assistant_sees_only_assigned_consultants_calls(client, alpha_host, logi
     client.logout()
     login(client, alpha_host, "cora@alpha.example")
     assert client.get("/calls/", HTTP_HOST=alpha_host).content.decode().count("Client ") == 2
+
+
+def test_the_dashboard_lists_the_call_in_progress_with_its_room(client, alpha_host, login, team, tenant_alpha):
+    """A host who opens the dashboard a few minutes into a call finds it there, with its room."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from booking.models import Call
+
+    _book_calls(tenant_alpha, team["cora"], 1)
+    with tenant_context(tenant_alpha):
+        call = Call.objects.get(consultant=team["cora"])
+        start = timezone.now() - timedelta(minutes=10)
+        Call.objects.filter(pk=call.pk).update(start_at=start, end_at=start + timedelta(minutes=30),
+                                               blocked_start=start, blocked_end=start + timedelta(minutes=30))
+    login(client, alpha_host, "cora@alpha.example")
+    page = client.get("/dashboard/", HTTP_HOST=alpha_host).content.decode()
+    assert "Client 0" in page and f"/calls/{call.public_id}/room/" in page

@@ -120,3 +120,20 @@ def test_attendance_adds_up_each_persons_time_once(ended):
     with schema_context(ended.schema):
         summary = attendance_summary(Call.objects.get(pk=ended.pk), now=timezone.now())
     assert [(p.is_host, p.seconds // 60, p.stays) for p in summary] == [(True, 55, 2), (False, 35, 2)]
+
+
+def test_completing_at_a_given_time_settles_the_refunds_at_that_time_too(tenant_alpha, alpha_host):
+    """``call_complete(now=…)`` judges the whole completion by that clock, refunds included
+    (a call still running on the wall clock, completed as of after its end)."""
+    from billing.models import Refund
+    from booking.models import Call
+    from video.completion import call_complete
+
+    live = call_now(tenant_alpha.schema_name, alpha_host, starts_in=-timedelta(minutes=5), minutes=30, price=5000)
+    _paid(live)
+    with schema_context(live.schema):
+        end = Call.objects.get(pk=live.pk).end_at
+        assert call_complete(call_id=live.pk, now=end + timedelta(minutes=16))
+        assert Call.objects.get(pk=live.pk).status == "completed"
+        refunds = Refund.objects.filter(payment__participant__call_id=live.pk).values_list("reason", "amount")
+        assert list(refunds) == [("nobody_joined", 5000)]

@@ -451,3 +451,21 @@ def test_leaving_tells_the_others(committed):
         await host.leave()
 
     run(scenario)
+
+
+def test_leaving_when_the_page_has_already_closed_its_side_is_no_error(caplog):
+    """The page says "leave" and closes its socket at once, so closing ours finds the browser
+    gone (uvicorn raises an ``OSError``): the leave is recorded all the same, nothing is logged."""
+    from video.consumers import RoomConsumer
+
+    async def browser_gone(message):
+        raise OSError("the client disconnected")
+
+    consumer = RoomConsumer()
+    consumer.peer = "peer-1"
+    consumer.base_send = browser_gone
+    with mock.patch.object(RoomConsumer, "_left", mock.AsyncMock()) as left, \
+            caplog.at_level("ERROR", logger="video.consumers"):
+        async_to_sync(consumer.receive)(text_data='{"type": "leave"}')
+    left.assert_awaited_once()
+    assert not caplog.records

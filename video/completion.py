@@ -54,7 +54,7 @@ def call_complete(*, call_id: int, now: datetime) -> bool:
     call.status = Call.Status.COMPLETED
     call.save(update_fields=["status", "updated_at"])
     Room.objects.filter(call=call, completed_at__isnull=True).update(completed_at=now)
-    refund_for_attendance(call=call, host_joined=host_joined, joined_participant_ids=joined)
+    refund_for_attendance(call=call, host_joined=host_joined, joined_participant_ids=joined, now=now)
     transaction.on_commit(lambda: _room_closed(call), robust=True)
     return True
 

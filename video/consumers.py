@@ -5,6 +5,7 @@ is stored or relayed; the work itself is in ``video.room``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from urllib.parse import parse_qs
@@ -211,7 +212,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def on_leave(self, message: dict) -> None:
         """Leaving on purpose: recorded and told at once, whatever the transport does next."""
         await self._left()
-        await self.close(code=1000)
+        with contextlib.suppress(OSError):  # the page closes its side right after saying goodbye
+            await self.close(code=1000)
 
     # --- what the channel layer delivers -------------------------------------------------
 
