@@ -120,3 +120,52 @@ def test_host_and_client_meet_with_video_chat_hands_and_moderation(meeting):
             assert _open_stays(live) == 0
         finally:
             browser.close()
+
+
+OFFERS_COUNTED = """(() => {
+    const Original = window.RTCPeerConnection;
+    window.offersMade = 0;
+    window.RTCPeerConnection = function (...args) {
+        const pc = new Original(...args);
+        pc.addEventListener("signalingstatechange", () => {
+            if (pc.signalingState === "have-local-offer") window.offersMade += 1;
+        });
+        return pc;
+    };
+    window.RTCPeerConnection.prototype = Original.prototype;
+})()"""
+
+
+def test_whoever_joins_offers_and_those_already_in_answer(meeting, django_db_blocker):
+    """Only the newcomer's browser offers a connection: two offers crossing would be rolled back
+    on one side, where Chromium sometimes then gathers no ICE candidates — no video, ever."""
+    from playwright.sync_api import expect, sync_playwright
+
+    _, server = meeting
+    with django_db_blocker.unblock():
+        live = call_now(f"t_{SLUG}", HOST, starts_in=-timedelta(minutes=2))
+    site = server.url(HOST)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FAKE_MEDIA)
+        try:
+            host_context = browser.new_context(permissions=["camera", "microphone"])
+            host_context.add_init_script(OFFERS_COUNTED)
+            host_page = host_context.new_page()
+            host_page.goto(f"{site}/login/")
+            host_page.fill("input[name=username]", live.host_email)
+            host_page.fill("input[name=password]", live.host_password)
+            host_page.click("form button[type=submit]")
+            host_page.wait_for_url(f"{site}/dashboard/")
+            host_page.goto(f"{site}/calls/{live.public_id}/room/")
+            expect(host_page.locator("#room-status")).to_have_text("You are in the call.", timeout=15000)
+
+            client_context = browser.new_context(permissions=["camera", "microphone"])
+            client_context.add_init_script(OFFERS_COUNTED)
+            client_page = client_context.new_page()
+            client_page.goto(f"{site}/calls/{live.public_id}/room/?token={live.clients[0].token}")
+            host_page.wait_for_function(REMOTE_VIDEO_PLAYING, timeout=30000)
+            client_page.wait_for_function(REMOTE_VIDEO_PLAYING, timeout=30000)
+            assert client_page.evaluate("window.offersMade") == 1
+            assert host_page.evaluate("window.offersMade") == 0
+        finally:
+            browser.close()

@@ -1,7 +1,8 @@
 // Built-in video: every browser connects to every other one (a mesh) with RTCPeerConnection.
-// Offers, answers and ICE candidates travel over the room's WebSocket (`send`). Negotiation
-// follows the "perfect negotiation" pattern, so both sides may (re)negotiate at any time —
-// when someone joins, shares a screen, or switches a device — without colliding.
+// Offers, answers and ICE candidates travel over the room's WebSocket (`send`). Whoever joins
+// offers to those already there, who answer; after that negotiation follows the "perfect
+// negotiation" pattern, so either side may renegotiate — to share a screen or switch a
+// device — without colliding.
 
 export async function createWebRTCMedia(config, ui, send) {
   const iceServers = config.ice_servers || [];
@@ -52,11 +53,16 @@ export async function createWebRTCMedia(config, ui, send) {
     }
   }
 
-  function connect(peerId) {
+  function connect(peerId, { offer = false } = {}) {
     const pc = new RTCPeerConnection({ iceServers });
     const entry = { pc, polite: myPeer > peerId, makingOffer: false, ignoreOffer: false, stream: new MediaStream() };
     peers.set(peerId, entry);
     for (const track of [mic, outgoingVideo()]) if (track) pc.addTrack(track, local);
+    if (offer) {
+      // Without a microphone or camera the offer still asks for the other person's sound and video.
+      if (!mic) pc.addTransceiver("audio", { direction: "recvonly" });
+      if (!outgoingVideo()) pc.addTransceiver("video", { direction: "recvonly" });
+    }
     pc.onnegotiationneeded = async () => {
       try {
         entry.makingOffer = true;
@@ -138,17 +144,18 @@ export async function createWebRTCMedia(config, ui, send) {
       return { mic: Boolean(mic), cam: Boolean(cam) };
     },
 
-    // After (re)connecting: who we are now and who is already here. The newcomer's browser
-    // and the others' both open a connection; perfect negotiation sorts out who offers.
+    // After (re)connecting: who we are now and who is already here. The newcomer offers a
+    // connection to each of them.
     reset(me, others) {
       for (const peerId of [...peers.keys()]) drop(peerId);
       myPeer = me;
-      for (const peerId of others) connect(peerId);
+      for (const peerId of others) connect(peerId, { offer: true });
     },
 
-    peerJoined(peerId) {
-      if (peerId !== myPeer && !peers.has(peerId)) connect(peerId);
-    },
+    // Someone came in after us: their offer opens the connection (onSignal). Offering from both
+    // ends at once would make the offers collide, and Chrome sometimes gathers no ICE
+    // candidates at all on the side that rolls its offer back: the two never see each other.
+    peerJoined() {},
 
     peerLeft(peerId) {
       drop(peerId);
