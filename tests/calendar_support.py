@@ -4,7 +4,7 @@ connect an emulated account the way a consultant does, and act as its owner in t
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from urllib.parse import urlsplit
 
 import httpx
@@ -83,3 +83,38 @@ def connect(api, client, platform_host: str, provider: str, email: str) -> str:
     assert done.status_code == 302, done.content.decode()[:2000]
     assert "/calendars/?connected=" in done["Location"]
     return done["Location"].rsplit("=", 1)[1]
+
+
+def hourly_offering(api) -> dict:
+    """The tenant's owner takes hour-long calls 09:00–17:00 UTC every day (a free offering)."""
+    hours = api.call("put", "/me/availability", {
+        "timezone": "UTC", "weekly": [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(7)],
+        "overrides": []})
+    assert hours.status_code == 200, hours.content
+    created = api.call("post", "/me/offerings", {
+        "kind": "individual", "title": "Strategy hour", "duration_minutes": 60, "slot_step_minutes": 60,
+        "price": {"amount": 0}, "min_notice_minutes": 60})
+    assert created.status_code == 201, created.content
+    return created.json()
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
+
+
+def slot_hours(api, offering: dict, day: date) -> list[int]:
+    """The hours (UTC) of the free slots on ``day``."""
+    response = api.call("get", f"/offerings/{offering['id']}/slots?start={day}&end={day}&tz=UTC", auth=False)
+    assert response.status_code == 200, response.content
+    return [datetime.fromisoformat(slot["start"]).hour for slot in response.json()["slots"]]
+
+
+def sync(tenant, connection_id: str) -> str:
+    """Sync one connection now, as the worker would."""
+    from django_tenants.utils import tenant_context
+
+    from calendars.models import CalendarConnection
+    from calendars.sync import connection_sync
+
+    with tenant_context(tenant):
+        return connection_sync(CalendarConnection.objects.get(pk=connection_id))

@@ -4,7 +4,7 @@ notifications and writing calls back."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from unittest import mock
 
 import pytest
@@ -14,7 +14,10 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from conftest import ALPHA_OWNER_PASSWORD, MEMBER_PASSWORD
-from tests.calendar_support import Emulator, connect, emulators_on, new_email
+from tests.calendar_support import Emulator, connect, emulators_on, hourly_offering, new_email
+from tests.calendar_support import at as _at
+from tests.calendar_support import slot_hours as _slots
+from tests.calendar_support import sync as _sync
 
 pytestmark = pytest.mark.django_db
 
@@ -36,35 +39,10 @@ def day() -> date:
 
 @pytest.fixture
 def offering(alpha_api) -> dict:
-    """Alice (alpha's owner) takes hour-long calls 09:00–17:00 UTC every day."""
-    hours = alpha_api.call("put", "/me/availability", {
-        "timezone": "UTC", "weekly": [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(7)],
-        "overrides": []})
-    assert hours.status_code == 200, hours.content
-    created = alpha_api.call("post", "/me/offerings", {
-        "kind": "individual", "title": "Strategy hour", "duration_minutes": 60, "slot_step_minutes": 60,
-        "price": {"amount": 0}, "min_notice_minutes": 60})
-    assert created.status_code == 201, created.content
-    return created.json()
+    return hourly_offering(alpha_api)
 
 
-def _at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
 
-
-def _slots(api, offering: dict, day: date) -> list[int]:
-    """The hours (UTC) of the free slots on ``day``."""
-    response = api.call("get", f"/offerings/{offering['id']}/slots?start={day}&end={day}&tz=UTC", auth=False)
-    assert response.status_code == 200, response.content
-    return [datetime.fromisoformat(slot["start"]).hour for slot in response.json()["slots"]]
-
-
-def _sync(tenant, connection_id: str) -> str:
-    from calendars.models import CalendarConnection
-    from calendars.sync import connection_sync
-
-    with tenant_context(tenant):
-        return connection_sync(CalendarConnection.objects.get(pk=connection_id))
 
 
 def _conn(tenant, connection_id: str):

@@ -106,6 +106,18 @@ class RemoteNotFound(ProviderError):
     """404 (or 410 for a deleted event): the thing is not there."""
 
 
+def tokens_from(body: dict, refresh_token: str = "") -> Tokens:
+    """A token endpoint's answer. Without a new refresh token (Google's refresh answers) the one
+    we had stays; with one (Microsoft rotates them) the newest is kept."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return Tokens(access_token=body["access_token"], refresh_token=body.get("refresh_token") or refresh_token,
+                  expires_at=timezone.now() + timedelta(seconds=int(body.get("expires_in", 3600))),
+                  scope=body.get("scope", ""))
+
+
 def retry_after_of(response: httpx.Response) -> int | None:
     value = response.headers.get("Retry-After", "").strip()
     if value.isdigit():

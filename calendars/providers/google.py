@@ -25,6 +25,7 @@ from calendars.providers.base import (
     Tokens,
     http_failure,
     send,
+    tokens_from,
 )
 
 NAME = "google"
@@ -91,20 +92,14 @@ def _error_code(response) -> str:
     return error if isinstance(error, str) else ""
 
 
-def _tokens(body: dict, refresh_token: str = "") -> Tokens:
-    return Tokens(access_token=body["access_token"], refresh_token=body.get("refresh_token") or refresh_token,
-                  expires_at=timezone.now() + timedelta(seconds=int(body.get("expires_in", 3600))),
-                  scope=body.get("scope", ""))
-
-
 def code_exchange(*, code: str, code_verifier: str, redirect_uri: str) -> Tokens:
-    return _tokens(_token_request({"grant_type": "authorization_code", "code": code,
+    return tokens_from(_token_request({"grant_type": "authorization_code", "code": code,
                                    "code_verifier": code_verifier, "redirect_uri": redirect_uri}))
 
 
 def token_refresh(*, refresh_token: str) -> Tokens:
     """Google keeps the refresh token; the answer carries only a new access token."""
-    return _tokens(_token_request({"grant_type": "refresh_token", "refresh_token": refresh_token}),
+    return tokens_from(_token_request({"grant_type": "refresh_token", "refresh_token": refresh_token}),
                    refresh_token=refresh_token)
 
 

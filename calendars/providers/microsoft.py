@@ -25,6 +25,7 @@ from calendars.providers.base import (
     Tokens,
     http_failure,
     send,
+    tokens_from,
 )
 
 NAME = "microsoft"
@@ -97,20 +98,13 @@ def _token_request(data: dict) -> dict:
     raise http_failure(response, _message(response))
 
 
-def _tokens(body: dict, refresh_token: str = "") -> Tokens:
-    # Microsoft rotates refresh tokens: keep the newest one it hands out.
-    return Tokens(access_token=body["access_token"], refresh_token=body.get("refresh_token") or refresh_token,
-                  expires_at=timezone.now() + timedelta(seconds=int(body.get("expires_in", 3600))),
-                  scope=body.get("scope", ""))
-
-
 def code_exchange(*, code: str, code_verifier: str, redirect_uri: str) -> Tokens:
-    return _tokens(_token_request({"grant_type": "authorization_code", "code": code,
+    return tokens_from(_token_request({"grant_type": "authorization_code", "code": code,
                                    "code_verifier": code_verifier, "redirect_uri": redirect_uri}))
 
 
 def token_refresh(*, refresh_token: str) -> Tokens:
-    return _tokens(_token_request({"grant_type": "refresh_token", "refresh_token": refresh_token}),
+    return tokens_from(_token_request({"grant_type": "refresh_token", "refresh_token": refresh_token}),
                    refresh_token=refresh_token)
 
 
